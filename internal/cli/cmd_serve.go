@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/entraide/entraide/internal/federation"
+	"github.com/entraide/entraide/internal/store"
+	"github.com/entraide/entraide/internal/taxii"
+)
+
+// shutdownGrace bounds how long serve waits for requests in flight on SIGINT/SIGTERM.
+const shutdownGrace = 20 * time.Second
+
+func runServe(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "serve", "serve --data DIR [--listen ADDR] [--fed-listen ADDR] [--db URL]", `
+Serve the node: TAXII 2.1 over HTTPS (TLS 1.2 minimum, 1.3 preferred) on the
+user listener, with the certificate init created. Discovery is at
+https://ADDR/taxii2/ and the API root at https://ADDR/api/. Users log in with
+HTTP Basic (password) or a bearer token (entraide user token).
+
+With --fed-listen, also serve the federation: TAXII 2.1 over mutual TLS 1.3
+for pinned peers only (their pushes are verified, policy-checked and
+audited; their pulls are filtered by the sharing policy), and run the
+delivery workers that push each peer's queue.
+
+SIGINT or SIGTERM stops the server gracefully: it stops accepting, lets
+requests in flight finish (up to 20 s) and closes the database.`)
+	data := dataFlag(fs)
+	fs.String("listen", "", "address of the user listener, host:port (default 127.0.0.1:8443)")
+	fs.String("fed-listen", "", "address of the federation listener, host:port (default: not served)")
+	fs.String("db", "", "database URL (postgres://…); default: the embedded SQLite file")
+	fs.String("log-level", "", "debug, info, warn or error (default info)")
+	fs.String("log-format", "", "text or json (default text)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	n, err := openNode(ctx, env, fs, *data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	cfg := n.Config.Config
+	log := newLogger(env.Stderr, cfg.LogLevel, cfg.LogFormat).With("node", n.Identity.Name)
+	tlsCfg, err := n.TLSConfig()
+	if err != nil {
+		return err
+	}
+	// The federation machinery also guards the user API: every object a
+	// user lists passes the sharing policy (TLP:RED only to its named
+	// users, opened from its sealed form and audited), and RED objects
+	// users add are sealed at rest.
+	fed, err := federation.New(ctx, n, federation.Config{Log: log})
+	if err != nil {
+		return err
+	}
+	sealer, err := n.Sealer()
+	if err != nil {
+		return err
+	}
+	srv := taxii.NewServer(store.WithSealer(n.Store, sealer), n.Clock, taxii.Config{
+		Title:            cfg.APITitle,
+		Description:      fmt.Sprintf("TAXII 2.1 API of %s (%s, %s)", n.Identity.Name, n.Identity.Org, n.Identity.Country),
+		MaxContentLength: cfg.MaxContentLength,
+		Visible:          fed.VisibleToUser,
+	}, log)
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		TLSConfig:         tlsCfg,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute,
+		WriteTimeout:      10 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slogErrorLog(log),
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
+	}
+	log.Info("serving TAXII 2.1", "url", "https://"+ln.Addr().String()+"/taxii2/", "db", dbKind(cfg.DB))
+	errc := make(chan error, 2)
+	go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	var fedDone sync.WaitGroup
+	if cfg.FedListen != "" {
+		fln, err := net.Listen("tcp", cfg.FedListen)
+		if err != nil {
+			return fmt.Errorf("listening on %s: %w", cfg.FedListen, err)
+		}
+		log.Info("serving the federation (mutual TLS, pinned peers only)", "addr", fln.Addr().String(), "endpoint", n.Identity.FedEndpoint)
+		fedDone.Add(2)
+		go func() {
+			defer fedDone.Done()
+			if err := fed.Serve(ctx, fln); err != nil {
+				errc <- fmt.Errorf("federation listener: %w", err)
+			}
+		}()
+		go func() { defer fedDone.Done(); fed.RunDelivery(ctx) }()
+	}
+	select {
+	case err := <-errc:
+		stop()
+		fedDone.Wait()
+		return err
+	case <-ctx.Done():
+	}
+	fedDone.Wait()
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		log.Warn("requests still in flight at shutdown", "err", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func dbKind(url string) string {
+	if url == "" {
+		return "sqlite (embedded)"
+	}
+	return "postgresql"
+}

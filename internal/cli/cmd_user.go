@@ -1,0 +1,347 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/entraide/entraide/internal/stix"
+	"github.com/entraide/entraide/internal/store"
+	"github.com/entraide/entraide/internal/user"
+)
+
+func runUser(ctx context.Context, env Env, args []string) error {
+	return subcommands(ctx, env, args, `Usage: entraide user add|list|token|grant|revoke-token [flags]
+
+  add           add a user, with a password and collection permissions
+  list          list users and their permissions
+  token         mint a bearer token for a user (printed once)
+  grant         change a user's permissions on collections
+  revoke-token  revoke a token by its id
+
+Run 'entraide user SUBCOMMAND --help' for flags.
+`, map[string]func(context.Context, Env, []string) error{
+		"add": userAdd, "list": userList, "token": userToken, "grant": userGrant, "revoke-token": userRevokeToken,
+	})
+}
+
+// permFlags declares --read and --write (collection ids or aliases).
+func permFlags(fs *flag.FlagSet) (*stringList, *stringList) {
+	var r, w stringList
+	fs.Var(&r, "read", "collection id or alias the user may read (repeatable)")
+	fs.Var(&w, "write", "collection id or alias the user may write (repeatable)")
+	return &r, &w
+}
+
+func applyPerms(ctx context.Context, st store.Store, u *store.User, read, write []string) error {
+	if u.Permissions == nil {
+		u.Permissions = map[string]store.Permission{}
+	}
+	for _, c := range read {
+		col, err := resolveCollection(ctx, st, c)
+		if err != nil {
+			return err
+		}
+		p := u.Permissions[col.ID]
+		p.Read = true
+		u.Permissions[col.ID] = p
+	}
+	for _, c := range write {
+		col, err := resolveCollection(ctx, st, c)
+		if err != nil {
+			return err
+		}
+		p := u.Permissions[col.ID]
+		p.Write = true
+		u.Permissions[col.ID] = p
+	}
+	return nil
+}
+
+func userAdd(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "user add", "user add --data DIR NAME [--admin] [--read C]… [--write C]… [--password-stdin]", `
+Add a local user. The password is read from standard input with
+--password-stdin (first line), else generated and printed once. Passwords
+are kept as argon2id hashes. An --admin user may read and write every
+collection and manage the node; others get exactly the --read and --write
+permissions given.`)
+	data := dataFlag(fs)
+	dbFlag(fs)
+	admin := fs.Bool("admin", false, "administrator")
+	read, write := permFlags(fs)
+	stdinPW := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("give exactly one user NAME")
+	}
+	name := fs.Arg(0)
+	if !validUserName(name) {
+		return usagef("user name %q: use 1–64 letters, digits, '.', '_', '-' or '@'", name)
+	}
+	pw, generated := "", false
+	if *stdinPW {
+		line, err := bufio.NewReader(env.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("reading the password from standard input: %v", err)
+		}
+		pw = strings.TrimRight(line, "\r\n")
+	} else {
+		var err error
+		if pw, err = user.NewPassword(); err != nil {
+			return err
+		}
+		generated = true
+	}
+	hash, err := user.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	n, err := openNode(ctx, env, fs, *data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if _, err := n.Store.User(ctx, name); err == nil {
+		return fmt.Errorf("user %q exists; use 'entraide user grant' to change permissions", name)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	u := store.User{Name: name, PasswordHash: hash, Admin: *admin, Created: n.Clock.Now()}
+	if err := applyPerms(ctx, n.Store, &u, *read, *write); err != nil {
+		return err
+	}
+	if err := n.Store.PutUser(ctx, u); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "added user %s\n", name)
+	if generated {
+		fmt.Fprintf(env.Stdout, "  password: %s\n  (shown once: give it to the user through a safe channel)\n", pw)
+	}
+	return nil
+}
+
+func validUserName(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-@", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func userList(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "user list", "user list --data DIR [--json]", "List users and their collection permissions.")
+	data := dataFlag(fs)
+	dbFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	n, err := openNode(ctx, env, fs, *data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	users, err := n.Store.Users(ctx)
+	if err != nil {
+		return err
+	}
+	type perm struct {
+		Collection string `json:"collection"`
+		Read       bool   `json:"read"`
+		Write      bool   `json:"write"`
+	}
+	type row struct {
+		Name        string `json:"name"`
+		Admin       bool   `json:"admin"`
+		Disabled    bool   `json:"disabled"`
+		Created     string `json:"created"`
+		Permissions []perm `json:"permissions"`
+	}
+	rows := []row{}
+	for _, u := range users {
+		r := row{Name: u.Name, Admin: u.Admin, Disabled: u.Disabled, Created: stix.FormatTimestamp(u.Created), Permissions: []perm{}}
+		for _, c := range sortedKeys(u.Permissions) {
+			p := u.Permissions[c]
+			r.Permissions = append(r.Permissions, perm{c, p.Read, p.Write})
+		}
+		rows = append(rows, r)
+	}
+	if *asJSON {
+		return writeJSON(env.Stdout, rows)
+	}
+	t := newTable(env.Stdout, "NAME", "ROLE", "PERMISSIONS")
+	for _, r := range rows {
+		role := "user"
+		if r.Admin {
+			role = "admin"
+		}
+		if r.Disabled {
+			role += " (disabled)"
+		}
+		var ps []string
+		for _, p := range r.Permissions {
+			rw := ""
+			if p.Read {
+				rw += "r"
+			}
+			if p.Write {
+				rw += "w"
+			}
+			ps = append(ps, p.Collection+":"+rw)
+		}
+		if r.Admin {
+			ps = []string{"all collections"}
+		}
+		t.row(r.Name, role, strings.Join(ps, " "))
+	}
+	return t.flush()
+}
+
+func userGrant(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "user grant", "user grant --data DIR NAME [--read C]… [--write C]… [--revoke C]…", `
+Add read or write permissions on collections to a user, or remove all of a
+user's permissions on a collection with --revoke.`)
+	data := dataFlag(fs)
+	dbFlag(fs)
+	read, write := permFlags(fs)
+	var revoke stringList
+	fs.Var(&revoke, "revoke", "collection id or alias to remove every permission on (repeatable)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("give exactly one user NAME")
+	}
+	n, err := openNode(ctx, env, fs, *data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	u, err := n.Store.User(ctx, fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("user %q: %w", fs.Arg(0), err)
+	}
+	if err := applyPerms(ctx, n.Store, &u, *read, *write); err != nil {
+		return err
+	}
+	for _, c := range revoke {
+		col, err := resolveCollection(ctx, n.Store, c)
+		if err != nil {
+			return err
+		}
+		delete(u.Permissions, col.ID)
+	}
+	if err := n.Store.PutUser(ctx, u); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "updated permissions of %s\n", u.Name)
+	return nil
+}
+
+func userToken(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "user token", "user token --data DIR NAME [--label TEXT] [--expires DURATION]", `
+Mint a bearer token for a user, for scripts and TAXII clients
+(Authorization: Bearer TOKEN). The token is printed once; the node keeps only
+its SHA-256. --expires takes a duration such as 90d, 12h or 0 (no expiry).`)
+	data := dataFlag(fs)
+	dbFlag(fs)
+	label := fs.String("label", "", "what the token is for")
+	expires := fs.String("expires", "90d", "lifetime: e.g. 30d, 12h, or 0 for none")
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("give exactly one user NAME")
+	}
+	life, err := parseLifetime(*expires)
+	if err != nil {
+		return usagef("--expires: %v", err)
+	}
+	n, err := openNode(ctx, env, fs, *data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if _, err := n.Store.User(ctx, fs.Arg(0)); err != nil {
+		return fmt.Errorf("user %q: %w", fs.Arg(0), err)
+	}
+	secret, hash, err := user.NewToken()
+	if err != nil {
+		return err
+	}
+	now := n.Clock.Now()
+	t := store.Token{ID: stix.NewUUID(), User: fs.Arg(0), Hash: hash, Label: *label, Created: now}
+	if life > 0 {
+		t.Expires = now.Add(life)
+	}
+	if err := n.Store.AddToken(ctx, t); err != nil {
+		return err
+	}
+	if *asJSON {
+		exp := ""
+		if !t.Expires.IsZero() {
+			exp = stix.FormatTimestamp(t.Expires)
+		}
+		return writeJSON(env.Stdout, map[string]string{"id": t.ID, "user": t.User, "token": secret, "expires": exp})
+	}
+	fmt.Fprintf(env.Stdout, "%s\n", secret)
+	exp := "never"
+	if !t.Expires.IsZero() {
+		exp = t.Expires.Format(time.RFC3339)
+	}
+	fmt.Fprintf(env.Stderr, "token %s for %s, expires %s (shown once)\n", t.ID, t.User, exp)
+	return nil
+}
+
+func userRevokeToken(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "user revoke-token", "user revoke-token --data DIR TOKEN-ID", "Revoke a bearer token by its id (as printed by 'user token').")
+	data := dataFlag(fs)
+	dbFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("give exactly one TOKEN-ID")
+	}
+	n, err := openNode(ctx, env, fs, *data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	if err := n.Store.RevokeToken(ctx, fs.Arg(0)); err != nil {
+		return fmt.Errorf("token %s: %w", fs.Arg(0), err)
+	}
+	fmt.Fprintf(env.Stdout, "revoked token %s\n", fs.Arg(0))
+	return nil
+}
+
+// parseLifetime accepts Go durations and a "d" suffix for days.
+func parseLifetime(s string) (time.Duration, error) {
+	if s == "0" || s == "" {
+		return 0, nil
+	}
+	if strings.HasSuffix(s, "d") {
+		d, err := strconv.Atoi(strings.TrimSuffix(s, "d"))
+		if err != nil || d <= 0 || d > 3650 {
+			return 0, fmt.Errorf("%q: want a number of days between 1 and 3650", s)
+		}
+		return time.Duration(d) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q: want e.g. 90d, 12h or 0", s)
+	}
+	return d, nil
+}
