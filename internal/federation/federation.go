@@ -97,7 +97,8 @@ type Federation struct {
 	clients map[string]*http.Client  // per peer identity id
 	contact map[string]time.Time     // per peer identity id: the last success recorded in the store
 
-	cosign cosignState // see cosign.go
+	cosign   cosignState  // see cosign.go
+	workflow WorkflowHook // see workflow.go; guarded by mu
 }
 
 // New prepares the federation of an opened node: its inbox collection

@@ -105,6 +105,8 @@ func (f *Federation) ingest(ctx context.Context, u store.User, c store.Collectio
 		entries = append(entries, audit.Entry{Kind: audit.KindRefuse, Actor: p.Name, Peer: p.IdentityID,
 			ObjectID: id, ObjectVersion: version, Community: com.Name, Reason: reason})
 	}
+	wh := f.workflowHook()
+	var windex []store.WorkflowIndex
 	checked := verifyAndParse(raws, f.reg)
 	for i, raw := range raws {
 		res, o := checked[i].res, checked[i].obj
@@ -158,6 +160,19 @@ func (f *Federation) ingest(ctx context.Context, u store.User, c store.Collectio
 			refuse(i, o.ID, o.Version(), "sharing policy: "+d.Reason)
 			continue
 		}
+		if wh != nil {
+			it, isWorkflow, err := wh.Index(o, res.Signer)
+			if err == nil && isWorkflow {
+				err = wh.Admit(ctx, res.Signer, o, it)
+			}
+			if err != nil {
+				refuse(i, o.ID, o.Version(), "workflow: "+err.Error())
+				continue
+			}
+			if isWorkflow {
+				windex = append(windex, store.WorkflowIndex{ObjectIndex: len(objs), Item: it})
+			}
+		}
 		objs = append(objs, o)
 		at = append(at, i)
 		pr := store.Provenance{Origin: res.Signer, ReceivedFrom: p.IdentityID, RedRecipients: red, ReceivedAt: now}
@@ -171,10 +186,11 @@ func (f *Federation) ingest(ctx context.Context, u store.User, c store.Collectio
 		if err != nil {
 			return nil, err
 		}
-		results, err := f.st.AddObjectsWith(ctx, c.ID, objs, store.AddOptions{Provenance: provs, Sealer: sealer})
+		results, err := f.st.AddObjectsWith(ctx, c.ID, objs, store.AddOptions{Provenance: provs, Sealer: sealer, Workflow: windex})
 		if err != nil {
 			return nil, err
 		}
+		f.workflowChanged(ctx, wh, windex)
 		for k, r := range results {
 			i := at[k]
 			tlp, _ := objs[k].TLP()

@@ -110,6 +110,19 @@ func (f *Federation) Share(ctx context.Context, req ShareRequest) (*ShareResult,
 		}
 	}
 	res := &ShareResult{Objects: make([]SharedObject, len(objs))}
+	wh := f.workflowHook()
+	var windex []store.WorkflowIndex
+	if wh != nil {
+		for i, o := range objs {
+			it, ok, err := wh.Index(o, self)
+			if err != nil {
+				return nil, fmt.Errorf("object %d: %w", i+1, err)
+			}
+			if ok {
+				windex = append(windex, store.WorkflowIndex{ObjectIndex: i, Item: it})
+			}
+		}
+	}
 	var outbox []store.OutboxItem
 	var entries []audit.Entry
 	provs := make([]store.Provenance, len(objs))
@@ -136,10 +149,11 @@ func (f *Federation) Share(ctx context.Context, req ShareRequest) (*ShareResult,
 	if err != nil {
 		return nil, err
 	}
-	results, err := f.st.AddObjectsWith(ctx, def.ID, objs, store.AddOptions{AlsoCollections: also, Provenance: provs, Outbox: outbox, Sealer: sealer})
+	results, err := f.st.AddObjectsWith(ctx, def.ID, objs, store.AddOptions{AlsoCollections: also, Provenance: provs, Outbox: outbox, Sealer: sealer, Workflow: windex})
 	if err != nil {
 		return nil, err
 	}
+	f.workflowChanged(ctx, wh, windex)
 	for i, r := range results {
 		so := &res.Objects[i]
 		so.Outcome, so.Message = r.Outcome, r.Message

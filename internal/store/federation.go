@@ -101,6 +101,9 @@ type AddOptions struct {
 	// Sealer, when set, seals the TLP:RED versions the batch stores for
 	// the first time (see Sealer); nil stores every version in clear.
 	Sealer Sealer
+	// Workflow indexes workflow objects (package workflow) in the same
+	// transaction (see WorkflowStore).
+	Workflow []WorkflowIndex
 }
 
 // OutboxItem queues the object objs[ObjectIndex] for delivery to Peer (an
@@ -175,7 +178,7 @@ func (o AddOptions) check(n int) error {
 			return fmt.Errorf("%w: outbox item %d: object index %d out of range (%d objects)", ErrInvalid, i, it.ObjectIndex, n)
 		}
 	}
-	return nil
+	return checkWorkflow(o.Workflow, n)
 }
 
 // tlpValue is the stored spelling of a level: "amber+strict"; "" for none.

@@ -129,6 +129,11 @@ func (s *sqlStore) AddObjectsWith(ctx context.Context, collection string, objs [
 				return err
 			}
 		}
+		if len(opt.Workflow) > 0 {
+			if err := s.insertWorkflow(ctx, tx, results, opt.Workflow, objs); err != nil {
+				return err
+			}
+		}
 		if len(opt.Outbox) > 0 {
 			return s.insertOutbox(ctx, tx, objs, results, vers, opt.Outbox)
 		}

@@ -1,0 +1,60 @@
+package federation
+
+import (
+	"context"
+
+	"github.com/entraide/entraide/internal/stix"
+	"github.com/entraide/entraide/internal/store"
+)
+
+// WorkflowHook lets the cooperation workflows (package workflow) see the
+// workflow objects that cross this node, on both paths: Share (this node's
+// own state changes) and the receive path (its partners'). Implementations
+// must be safe for concurrent use.
+type WorkflowHook interface {
+	// Index returns the index row of a workflow object signed by signer
+	// (ok false for any other object). An error means the object claims to
+	// be a workflow object but is malformed: it is refused (and audited on
+	// receipt).
+	Index(o *stix.Object, signer string) (item store.WorkflowItem, ok bool, err error)
+	// Admit decides, on receipt, whether signer may make this state change
+	// (it is a party to the case, the action is one it may take): a non-nil
+	// error refuses the object and is audited with its message. It is
+	// called only for objects Index accepted, after the signature and the
+	// sharing policy were checked.
+	Admit(ctx context.Context, signer string, o *stix.Object, item store.WorkflowItem) error
+	// Changed is called after a batch that indexed workflow items was
+	// stored, with their case ids; it folds the cases' states again.
+	Changed(ctx context.Context, cases []string)
+}
+
+// SetWorkflow installs the workflow hook. Call it before Serve and before
+// any Share; without one, workflow objects are stored like any other object
+// but no workflow sees them.
+func (f *Federation) SetWorkflow(h WorkflowHook) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.workflow = h
+}
+
+func (f *Federation) workflowHook() WorkflowHook {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.workflow
+}
+
+// workflowChanged tells the hook which cases a stored batch touched.
+func (f *Federation) workflowChanged(ctx context.Context, h WorkflowHook, idx []store.WorkflowIndex) {
+	if h == nil || len(idx) == 0 {
+		return
+	}
+	seen := map[string]bool{}
+	var cases []string
+	for _, w := range idx {
+		if !seen[w.Item.Case] {
+			seen[w.Item.Case] = true
+			cases = append(cases, w.Item.Case)
+		}
+	}
+	h.Changed(ctx, cases)
+}

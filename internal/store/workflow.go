@@ -1,0 +1,377 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/entraide/entraide/internal/stix"
+)
+
+// WorkflowItem indexes one workflow object version (package workflow): the
+// case object of a cooperation workflow (an alert, an incident, a request…)
+// or one of its steps (a state change, itself a signed object).
+type WorkflowItem struct {
+	Seq      int64  // insertion order, assigned by the store
+	ObjectID string // the object's id and version
+	Version  string
+	Case     string // the case's id (ObjectID itself for the case object)
+	Kind     string // the workflow kind: alert, incident, …
+	Step     bool   // false for the case object
+	Node     string // identity id of the node that signed the object
+	Action   string // the step's action ("" for the case object)
+	At       time.Time
+	Raw      []byte // the object's exact JSON
+	Applied  bool   // the case's state row takes it into account
+}
+
+// WorkflowIndex asks AddObjectsWith to index objs[ObjectIndex] as a workflow
+// item, in the same transaction, when its outcome is Added or Duplicate.
+type WorkflowIndex struct {
+	ObjectIndex int
+	Item        WorkflowItem // Seq, ObjectID, Version, Raw and Applied are filled in by the store
+}
+
+// WorkflowCase is the folded state of one case.
+type WorkflowCase struct {
+	ID        string
+	Kind      string
+	Origin    string // identity id of the node that opened it
+	Title     string
+	Severity  int // common severity 0–5, -1 for none
+	Status    string
+	Open      bool
+	NextDue   time.Time // the earliest open deadline; zero for none
+	WaitingOn []string  // the node identity ids that deadline waits on
+	Opened    time.Time
+	Updated   time.Time
+	State     json.RawMessage // the kind's view of the case
+}
+
+// WorkflowQuery selects cases. The zero value selects every case.
+type WorkflowQuery struct {
+	Kind     string    // "" for every kind
+	OpenOnly bool      // only open cases
+	DueOnly  bool      // only cases with an open deadline, ordered by it
+	Before   time.Time // with DueOnly: only deadlines before this instant (zero: no bound)
+	Limit    int       // ≤ 0: 1000
+	NoState  bool      // leave WorkflowCase.State empty (summaries)
+}
+
+// WorkflowStore keeps the cooperation workflows' index and states (migration
+// 0005). Workflow items are written with their objects (AddOptions.Workflow);
+// case states are derived and can always be recomputed from the items.
+type WorkflowStore interface {
+	// WorkflowItems returns the items of a case (the case object and its
+	// steps, and steps that name it before it arrived), ordered by (At, Seq).
+	WorkflowItems(ctx context.Context, caseID string) ([]WorkflowItem, error)
+	// WorkflowItem returns the latest version of one workflow object, or
+	// ErrNotFound.
+	WorkflowItem(ctx context.Context, objectID string) (WorkflowItem, error)
+	// UnappliedWorkflowCases returns at most limit (≤ 0: 1000) case ids that
+	// have items their state row does not take into account yet.
+	UnappliedWorkflowCases(ctx context.Context, limit int) ([]string, error)
+	// PutWorkflowCase writes a case's folded state (insert or replace by ID)
+	// and marks its items up to seq upTo applied, in one transaction. A
+	// state folded from fewer items than the stored one (upTo lower: two
+	// processes folded the case at once) does not replace it.
+	// ErrInvalid if ID or Kind is empty.
+	PutWorkflowCase(ctx context.Context, c WorkflowCase, upTo int64) error
+	// MarkWorkflowApplied marks a case's items up to seq upTo applied
+	// without writing a state (steps that arrived before their case).
+	MarkWorkflowApplied(ctx context.Context, caseID string, upTo int64) error
+	// WorkflowCase returns one case's state, or ErrNotFound.
+	WorkflowCase(ctx context.Context, id string) (WorkflowCase, error)
+	// WorkflowCases lists case states matching q: by DueOnly, ordered by
+	// (NextDue, ID); otherwise by (Opened, ID) descending, newest first.
+	WorkflowCases(ctx context.Context, q WorkflowQuery) ([]WorkflowCase, error)
+	// Deliveries returns, per peer identity id, the delivery of the latest
+	// outbox row of an object version (ErrNotFound never: no row, no entry).
+	Deliveries(ctx context.Context, objectID, version string) (map[string]Delivery, error)
+}
+
+// Delivery is the state of one object version's delivery to one peer.
+type Delivery struct {
+	Queued      time.Time
+	DeliveredAt time.Time // zero while not delivered
+	FailedAt    time.Time // a final failure
+	Attempts    int
+	LastError   string
+}
+
+var _ WorkflowStore = (*sqlStore)(nil)
+
+// Workflows returns the workflow storage of a store that Open returned.
+func Workflows(s Store) (WorkflowStore, error) {
+	if w, ok := s.(sealingStore); ok {
+		s = w.Store
+	}
+	ws, ok := s.(WorkflowStore)
+	if !ok {
+		return nil, fmt.Errorf("store: %w: %T keeps no workflows", ErrInvalid, s)
+	}
+	return ws, nil
+}
+
+var workflowItemColumns = []string{"seq", "object_id", "version", "case_id", "kind", "step", "node", "action", "at", "raw", "applied"}
+
+// insertWorkflow writes the index rows of the objects whose outcome is
+// Added or Duplicate; a row already present is left as it is.
+func (s *sqlStore) insertWorkflow(ctx context.Context, tx *sql.Tx, results []AddResult, idx []WorkflowIndex, objs []*stix.Object) error {
+	var keep []WorkflowIndex
+	for _, w := range idx {
+		if o := results[w.ObjectIndex].Outcome; o == Added || o == Duplicate {
+			w.Item.ObjectID, w.Item.Version = results[w.ObjectIndex].ID, results[w.ObjectIndex].Version
+			w.Item.Raw = objs[w.ObjectIndex].Raw
+			keep = append(keep, w)
+		}
+	}
+	if len(keep) == 0 {
+		return nil
+	}
+	seq, err := allocate(ctx, tx, "workflow_seq", len(keep))
+	if err != nil {
+		return err
+	}
+	for _, w := range keep {
+		it := w.Item
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_items (`+strings.Join(workflowItemColumns, ", ")+`)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (object_id, version) DO NOTHING`,
+			seq, it.ObjectID, it.Version, it.Case, it.Kind, it.Step, it.Node, it.Action, it.At.UnixMicro(), it.Raw, false); err != nil {
+			return err
+		}
+		seq++
+	}
+	return nil
+}
+
+func checkWorkflow(idx []WorkflowIndex, n int) error {
+	for i, w := range idx {
+		if w.ObjectIndex < 0 || w.ObjectIndex >= n {
+			return fmt.Errorf("%w: workflow item %d: object index %d out of range (%d objects)", ErrInvalid, i, w.ObjectIndex, n)
+		}
+		if w.Item.Case == "" || w.Item.Kind == "" || w.Item.Node == "" {
+			return fmt.Errorf("%w: workflow item %d: case, kind and node are required", ErrInvalid, i)
+		}
+	}
+	return nil
+}
+
+func scanWorkflowItems(rows *sql.Rows) ([]WorkflowItem, error) {
+	defer rows.Close()
+	var out []WorkflowItem
+	for rows.Next() {
+		var it WorkflowItem
+		var at int64
+		if err := rows.Scan(&it.Seq, &it.ObjectID, &it.Version, &it.Case, &it.Kind, &it.Step, &it.Node, &it.Action, &at, &it.Raw, &it.Applied); err != nil {
+			return nil, err
+		}
+		it.At = fromMicro(at)
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) WorkflowItems(ctx context.Context, caseID string) ([]WorkflowItem, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+strings.Join(workflowItemColumns, ", ")+`
+		FROM workflow_items WHERE case_id = $1 ORDER BY at, seq`, caseID)
+	if err != nil {
+		return nil, err
+	}
+	return scanWorkflowItems(rows)
+}
+
+func (s *sqlStore) WorkflowItem(ctx context.Context, objectID string) (WorkflowItem, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+strings.Join(workflowItemColumns, ", ")+`
+		FROM workflow_items WHERE object_id = $1 ORDER BY version DESC LIMIT 1`, objectID)
+	if err != nil {
+		return WorkflowItem{}, err
+	}
+	its, err := scanWorkflowItems(rows)
+	if err != nil {
+		return WorkflowItem{}, err
+	}
+	if len(its) == 0 {
+		return WorkflowItem{}, fmt.Errorf("store: workflow object %s: %w", objectID, ErrNotFound)
+	}
+	return its[0], nil
+}
+
+func (s *sqlStore) UnappliedWorkflowCases(ctx context.Context, limit int) ([]string, error) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT case_id FROM workflow_items WHERE applied = FALSE ORDER BY case_id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+var workflowCaseColumns = "id, kind, origin, title, severity, status, open, next_due, waiting_on, opened, updated, state"
+
+func (s *sqlStore) MarkWorkflowApplied(ctx context.Context, caseID string, upTo int64) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE workflow_items SET applied = TRUE WHERE case_id = $1 AND seq <= $2 AND applied = FALSE`, caseID, upTo)
+		return err
+	})
+}
+
+func (s *sqlStore) PutWorkflowCase(ctx context.Context, c WorkflowCase, upTo int64) error {
+	if c.ID == "" || c.Kind == "" {
+		return fmt.Errorf("store: workflow case: %w: id and kind are required", ErrInvalid)
+	}
+	waiting := c.WaitingOn
+	if waiting == nil {
+		waiting = []string{}
+	}
+	wb, err := json.Marshal(waiting)
+	if err != nil {
+		return err
+	}
+	state := c.State
+	if len(state) == 0 {
+		state = json.RawMessage("{}")
+	}
+	micro := func(t time.Time) int64 {
+		if t.IsZero() {
+			return 0
+		}
+		return t.UnixMicro()
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_cases (`+workflowCaseColumns+`, folded_seq)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, origin = excluded.origin, title = excluded.title,
+				severity = excluded.severity, status = excluded.status, open = excluded.open, next_due = excluded.next_due,
+				waiting_on = excluded.waiting_on, opened = excluded.opened, updated = excluded.updated, state = excluded.state,
+				folded_seq = excluded.folded_seq
+			WHERE workflow_cases.folded_seq <= excluded.folded_seq`,
+			c.ID, c.Kind, c.Origin, c.Title, c.Severity, c.Status, c.Open, micro(c.NextDue), string(wb),
+			micro(c.Opened), micro(c.Updated), string(state), upTo); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE workflow_items SET applied = TRUE WHERE case_id = $1 AND seq <= $2 AND applied = FALSE`, c.ID, upTo)
+		return err
+	})
+}
+
+func scanWorkflowCases(rows *sql.Rows) ([]WorkflowCase, error) {
+	defer rows.Close()
+	var out []WorkflowCase
+	for rows.Next() {
+		var (
+			c                     WorkflowCase
+			next, opened, updated int64
+			waiting, state        string
+		)
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Origin, &c.Title, &c.Severity, &c.Status, &c.Open, &next, &waiting,
+			&opened, &updated, &state); err != nil {
+			return nil, err
+		}
+		if next != 0 {
+			c.NextDue = fromMicro(next)
+		}
+		c.Opened, c.Updated = fromMicro(opened), fromMicro(updated)
+		if err := json.Unmarshal([]byte(waiting), &c.WaitingOn); err != nil {
+			return nil, fmt.Errorf("store: workflow case %s: waiting_on: %v", c.ID, err)
+		}
+		c.State = json.RawMessage(state)
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (s *sqlStore) WorkflowCase(ctx context.Context, id string) (WorkflowCase, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+workflowCaseColumns+` FROM workflow_cases WHERE id = $1`, id)
+	if err != nil {
+		return WorkflowCase{}, err
+	}
+	cs, err := scanWorkflowCases(rows)
+	if err != nil {
+		return WorkflowCase{}, err
+	}
+	if len(cs) == 0 {
+		return WorkflowCase{}, fmt.Errorf("store: workflow case %s: %w", id, ErrNotFound)
+	}
+	return cs[0], nil
+}
+
+func (s *sqlStore) WorkflowCases(ctx context.Context, q WorkflowQuery) ([]WorkflowCase, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	var p params
+	var where []string
+	if q.Kind != "" {
+		where = append(where, "kind = "+p.add(q.Kind))
+	}
+	if q.OpenOnly || q.DueOnly {
+		where = append(where, "open = TRUE")
+	}
+	order := " ORDER BY opened DESC, id DESC"
+	if q.DueOnly {
+		where = append(where, "next_due > 0")
+		if !q.Before.IsZero() {
+			where = append(where, "next_due < "+p.add(q.Before.UnixMicro()))
+		}
+		order = " ORDER BY next_due, id"
+	}
+	cols := workflowCaseColumns
+	if q.NoState {
+		cols = strings.Replace(cols, ", state", ", '{}'", 1)
+	}
+	query := `SELECT ` + cols + ` FROM workflow_cases`
+	if len(where) > 0 {
+		query += " WHERE " + strings.Join(where, " AND ")
+	}
+	query += order + " LIMIT " + p.add(limit)
+	rows, err := s.db.QueryContext(ctx, query, p.vals...)
+	if err != nil {
+		return nil, err
+	}
+	return scanWorkflowCases(rows)
+}
+
+func (s *sqlStore) Deliveries(ctx context.Context, objectID, version string) (map[string]Delivery, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT o.peer, o.created, o.delivered_at, o.failed_at, o.attempts, o.last_error
+		FROM outbox o JOIN objects b ON b.pk = o.object
+		WHERE b.id = $1 AND b.version = $2 ORDER BY o.seq`, objectID, version)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]Delivery{}
+	for rows.Next() {
+		var (
+			peer                       string
+			created, delivered, failed int64
+			d                          Delivery
+		)
+		if err := rows.Scan(&peer, &created, &delivered, &failed, &d.Attempts, &d.LastError); err != nil {
+			return nil, err
+		}
+		d.Queued = fromMicro(created)
+		if delivered != 0 {
+			d.DeliveredAt = fromMicro(delivered)
+		}
+		if failed != 0 {
+			d.FailedAt = fromMicro(failed)
+		}
+		out[peer] = d
+	}
+	return out, rows.Err()
+}
