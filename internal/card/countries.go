@@ -26,3 +26,7 @@ var countries = func() map[string]bool {
 	}
 	return m
 }()
+
+// ValidCountry reports whether cc is a country code a node may name: an
+// ISO 3166-1 alpha-2 code of the shipped list, or EU.
+func ValidCountry(cc string) bool { return countries[cc] }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/node"
+	"github.com/entraide/entraide/internal/severity"
 	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/store"
 )
@@ -99,7 +100,8 @@ func (e *Engine) ResolveNode(ctx context.Context, nameOrID string) (string, erro
 }
 
 func (e *Engine) env(actor string) *Env {
-	return &Env{Self: e.Self(), Now: e.Now(), Actor: actor, Known: func(id string) bool {
+	scale, _ := severity.LoadScale(e.n.Dir) // a broken scale file is reported by check-config
+	return &Env{Self: e.Self(), Now: e.Now(), Actor: actor, Scale: scale, Known: func(id string) bool {
 		if id == e.Self() {
 			return true
 		}
@@ -131,7 +133,7 @@ func (e *Engine) Index(o *stix.Object, signer string) (store.WorkflowItem, bool,
 	var top struct {
 		Created string `json:"created"`
 		CaseRef string `json:"case_ref"`
-		Action  string `json:"action"`
+		Action  string `json:"transition"`
 		Actor   string `json:"actor"`
 	}
 	if err := json.Unmarshal(o.Raw, &top); err != nil {
@@ -640,7 +642,7 @@ func (e *Engine) Act(ctx context.Context, caseID, action, actor string, in json.
 	}
 	obj["type"], obj["spec_version"], obj["id"] = StepType, "2.1", id
 	obj["created"], obj["modified"] = stix.FormatTimestamp(now), stix.FormatTimestamp(now)
-	obj["case_ref"], obj["action"], obj["actor"] = c.ID, action, actor
+	obj["case_ref"], obj["transition"], obj["actor"] = c.ID, action, actor
 	obj["extensions"] = map[string]any{StepExtension.ID: map[string]any{"extension_type": "new-sdo"}}
 	var added []string
 	if len(d.AddParties) > 0 {

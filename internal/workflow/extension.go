@@ -59,7 +59,7 @@ var StepExtension = Extension{
 	ID:   ExtensionID("https://entraide.example/schemas/step-v1.json"),
 	Name: "entraide-step",
 	Description: "A state change of an Entraide cooperation workflow (an acknowledgement, an offer, a response, …), " +
-		"signed by the node that makes it: case_ref names the case, action the change, actor the person; " +
+		"signed by the node that makes it: case_ref names the case, transition the action taken, actor the person; " +
 		"the other properties are the action's, as the case's own extension-definition describes them.",
 	SchemaURL: "https://entraide.example/schemas/step-v1.json",
 	Version:   "1.0",
@@ -71,16 +71,16 @@ var stepSchema = []byte(`{
   "$id": "https://entraide.example/schemas/step-v1.json",
   "$schema": "https://json-schema.org/draft/2020-12/schema",
   "title": "x-entraide-step",
-  "description": "A state change of an Entraide cooperation workflow. Besides the STIX common properties: case_ref, action, actor; the action's own properties are described by the extension-definition of the case's kind.",
+  "description": "A state change of an Entraide cooperation workflow. Besides the STIX common properties: case_ref, transition (the action taken), actor; the action's own properties are described by the extension-definition of the case's kind.",
   "type": "object",
   "properties": {
     "type": {"const": "x-entraide-step"},
     "case_ref": {"type": "string", "pattern": "^[a-z][a-z0-9-]+--[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"},
-    "action": {"type": "string", "pattern": "^[a-z][a-z0-9-]{0,62}$"},
+    "transition": {"type": "string", "pattern": "^[a-z][a-z0-9-]{0,62}$"},
     "actor": {"type": "string", "minLength": 1, "maxLength": 200},
     "party_refs_added": {"type": "array", "items": {"type": "string", "pattern": "^identity--"}}
   },
-  "required": ["type", "case_ref", "action", "actor"]
+  "required": ["type", "case_ref", "transition", "actor"]
 }
 `)
 

@@ -9,7 +9,7 @@
 //     extension. Its recipient_refs name the nodes that are parties to it
 //     besides its creator.
 //   - Every state change is one more signed STIX object, a step
-//     (x-entraide-step): case_ref, action, actor, and the action's own
+//     (x-entraide-step): case_ref, transition (the action), actor, and the action's own
 //     properties. Objects are never rewritten: the history of a case is the
 //     list of its steps, and both sides hold the same signed objects, so
 //     they see the same history.
@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/entraide/entraide/internal/severity"
 	"github.com/entraide/entraide/internal/stix"
 )
 
@@ -173,6 +174,8 @@ type Env struct {
 	Actor string    // the local person acting
 	// Known reports whether a node (identity id) is a pinned peer or self.
 	Known func(node string) bool
+	// Scale is the node's national severity scale (nil: none declared).
+	Scale *severity.Scale
 }
 
 // ErrInput marks an error in what a person asked: a missing field, a

@@ -24,6 +24,7 @@ import (
 	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/store"
+	"github.com/entraide/entraide/internal/workflow"
 )
 
 // Options configure a federation.
@@ -33,6 +34,9 @@ type Options struct {
 	DB         func(t testing.TB, name string) string
 	Federation federation.Config
 	Clock      clock.Clock // nil: the system clock
+	// Kinds, when set, gives every node a workflow engine running these
+	// kinds (Node.Workflow).
+	Kinds []*workflow.Kind
 }
 
 // Federation is the set of running nodes.
@@ -50,6 +54,8 @@ type Node struct {
 	Addr string // federation listener, 127.0.0.1:port
 	*node.Node
 	Fed *federation.Federation
+	// Workflow is the node's workflow engine (nil without Options.Kinds).
+	Workflow *workflow.Engine
 
 	mu     sync.Mutex
 	ln     net.Listener // the listener reserved at creation, until the first Start
@@ -126,7 +132,13 @@ func (f *Federation) add(name string) {
 	if err != nil {
 		t.Fatalf("federation %s: %v", name, err)
 	}
-	f.nodes[name] = &Node{Name: name, Dir: dir, Addr: addr, Node: n, Fed: fed, ln: ln}
+	var wf *workflow.Engine
+	if len(f.opts.Kinds) > 0 {
+		if wf, err = workflow.New(n, fed, f.opts.Kinds...); err != nil {
+			t.Fatalf("workflow %s: %v", name, err)
+		}
+	}
+	f.nodes[name] = &Node{Name: name, Dir: dir, Addr: addr, Node: n, Fed: fed, Workflow: wf, ln: ln}
 	f.order = append(f.order, name)
 	t.Cleanup(func() { n.Close() })
 }
