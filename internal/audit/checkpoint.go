@@ -111,16 +111,18 @@ func (s *signer) Name() string                    { return s.name }
 func (s *signer) KeyHash() uint32                 { return s.hash }
 func (s *signer) Sign(msg []byte) ([]byte, error) { return ed25519.Sign(s.key, msg), nil }
 
-// openCheckpoint verifies a signed checkpoint of node name's log with v, and
-// parses it.
-func openCheckpoint(signed []byte, name string, v note.Verifier) (*note.Note, tlog.Tree, error) {
+// openCheckpoint verifies a signed checkpoint of node name's log with one
+// of vs (node name's keys), and parses it.
+func openCheckpoint(signed []byte, name string, vs ...note.Verifier) (*note.Note, tlog.Tree, error) {
 	if len(signed) > maxNote {
 		return nil, tlog.Tree{}, fmt.Errorf("%w: checkpoint of %d bytes", ErrInvalid, len(signed))
 	}
-	if v.Name() != name {
-		return nil, tlog.Tree{}, fmt.Errorf("%w: verifier is %q's, not %q's", ErrInvalid, v.Name(), name)
+	for _, v := range vs {
+		if v.Name() != name {
+			return nil, tlog.Tree{}, fmt.Errorf("%w: verifier is %q's, not %q's", ErrInvalid, v.Name(), name)
+		}
 	}
-	n, err := note.Open(signed, note.VerifierList(v))
+	n, err := note.Open(signed, note.VerifierList(vs...))
 	if err != nil {
 		return nil, tlog.Tree{}, fmt.Errorf("%w: checkpoint signed by %s: %v", ErrInvalid, name, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"fmt"
+	"slices"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -14,10 +15,15 @@ import (
 
 // Config is what a Log needs.
 type Config struct {
-	Name    string             // the node's name: the log's origin and the note key name
-	Key     ed25519.PrivateKey // the node's signing key
-	Storage Storage
-	Clock   clock.Clock // stamps entries and checkpoints; the system clock if nil
+	Name string             // the node's name: the log's origin and the note key name
+	Key  ed25519.PrivateKey // the node's current signing key: it signs every new checkpoint
+	// PastKeys are the signing keys the node had before rotating to Key
+	// (node.Node.Keys; Key's public half among them is ignored). The
+	// checkpoints signed before a rotation carry one of them: Verify
+	// accepts a checkpoint signed by Key or by one of these, and no other.
+	PastKeys []ed25519.PublicKey
+	Storage  Storage
+	Clock    clock.Clock // stamps entries and checkpoints; the system clock if nil
 }
 
 // Log is a node's audit log. Safe for concurrent use.
@@ -25,8 +31,10 @@ type Log struct {
 	name     string
 	signer   note.Signer
 	verifier note.Verifier
-	st       Storage
-	clk      clock.Clock
+	// known verifies our stored checkpoints: verifier, then one per past key.
+	known []note.Verifier
+	st    Storage
+	clk   clock.Clock
 }
 
 // New returns the log kept in cfg.Storage.
@@ -38,18 +46,37 @@ func New(cfg Config) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	known := []note.Verifier{v}
+	seen := []ed25519.PublicKey{cfg.Key.Public().(ed25519.PublicKey)}
+	for i, k := range cfg.PastKeys {
+		if len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%w: past key %d: Ed25519 public key of %d bytes", ErrInvalid, i+1, len(k))
+		}
+		// The same key twice would make its key hash ambiguous to
+		// note.Open, which then refuses every note signed with it.
+		if slices.ContainsFunc(seen, func(s ed25519.PublicKey) bool { return s.Equal(k) }) {
+			continue
+		}
+		pv, err := NewVerifier(cfg.Name, k)
+		if err != nil {
+			return nil, err
+		}
+		seen = append(seen, k)
+		known = append(known, pv)
+	}
 	clk := cfg.Clock
 	if clk == nil {
 		clk = clock.System{}
 	}
-	return &Log{name: cfg.Name, signer: s, verifier: v, st: cfg.Storage, clk: clk}, nil
+	return &Log{name: cfg.Name, signer: s, verifier: v, known: known, st: cfg.Storage, clk: clk}, nil
 }
 
 // Name returns the node's name, the log's origin.
 func (l *Log) Name() string { return l.name }
 
 // Verifier returns the verifier of the log's checkpoints and of this node's
-// cosignatures, to give to partners.
+// cosignatures, to give to partners: the current key's (checkpoints signed
+// before a key rotation carry a past key; see Config.PastKeys).
 func (l *Log) Verifier() note.Verifier { return l.verifier }
 
 // Append adds entries to the log, atomically: either all are appended, with

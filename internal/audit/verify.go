@@ -78,9 +78,11 @@ const verifyWindow = 4096
 // Verify proves the stored log consistent, or says precisely where it is
 // not. It recomputes every entry's leaf and every stored hash from the
 // entries, compares them with the stored hashes, and checks every signed
-// checkpoint: its signature, that the stored hashes give its root, that the
-// entries give its root, and that each is consistent with the one before
-// (tlog.ProveTree/CheckTree). It also looks for entry rows or hashes beyond
+// checkpoint: its signature (by the node's current key, or by one of its
+// past keys for the checkpoints signed before a rotation: Config.PastKeys),
+// that the stored hashes give its root, that the entries give its root, and
+// that each is consistent with the one before (tlog.ProveTree/CheckTree).
+// It also looks for entry rows or hashes beyond
 // the log's end, and for cosignatures of checkpoints the node never signed.
 //
 // What it tells apart: an entry whose row was edited (its leaf no longer
@@ -158,10 +160,11 @@ func (v *verifier) problem(seq int64, format string, args ...any) {
 	v.rep.Problems = append(v.rep.Problems, Problem{Seq: seq, Msg: fmt.Sprintf(format, args...)})
 }
 
-// checkpointSigned checks a stored checkpoint's signature and that its text
-// says what its row says.
+// checkpointSigned checks a stored checkpoint's signature, by the node's
+// current key or one it had before a rotation, and that its text says what
+// its row says.
 func (v *verifier) checkpointSigned(c StoredCheckpoint) bool {
-	_, t, err := openCheckpoint(c.Note, v.l.name, v.l.verifier)
+	_, t, err := openCheckpoint(c.Note, v.l.name, v.l.known...)
 	if err != nil {
 		v.problem(-1, "checkpoint of size %d: %v", c.Size, err)
 		return false

@@ -9,7 +9,9 @@ import (
 
 	"github.com/entraide/entraide/internal/audit"
 	"github.com/entraide/entraide/internal/federation"
+	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/stix"
+	"github.com/entraide/entraide/internal/store"
 )
 
 func runAudit(ctx context.Context, env Env, args []string) error {
@@ -27,7 +29,10 @@ func auditVerify(ctx context.Context, env Env, args []string) error {
 Recompute every entry of the node's audit log into its Merkle tree (tlog),
 check it against the stored tree hashes and every signed checkpoint, and
 report the first entry that no longer matches. Exit status 1 when anything
-was altered. With --checkpoint, sign a new checkpoint of the verified log.`)
+was altered. A checkpoint signed before a key rotation ('entraide key
+rotate') verifies with the key the node had then; one signed by a key the
+node never had is reported. With --checkpoint, sign a new checkpoint of the
+verified log, with the current key.`)
 	data := dataFlag(fs)
 	dbFlag(fs)
 	cp := fs.Bool("checkpoint", false, "sign a new checkpoint after a successful verification")
@@ -40,11 +45,11 @@ was altered. With --checkpoint, sign a new checkpoint of the verified log.`)
 		return err
 	}
 	defer n.Close()
-	fed, err := federation.New(ctx, n, federation.Config{})
+	al, err := nodeAudit(n)
 	if err != nil {
 		return err
 	}
-	rep, verr := fed.Audit().Verify(ctx)
+	rep, verr := al.Verify(ctx)
 	if *asJSON {
 		probs := []map[string]any{}
 		for _, p := range rep.Problems {
@@ -60,7 +65,7 @@ was altered. With --checkpoint, sign a new checkpoint of the verified log.`)
 		return fmt.Errorf("the audit log does not verify: %w", verr)
 	}
 	if *cp {
-		signed, err := fed.Audit().Checkpoint(ctx)
+		signed, err := al.Checkpoint(ctx)
 		if err != nil {
 			return err
 		}
@@ -69,6 +74,17 @@ was altered. With --checkpoint, sign a new checkpoint of the verified log.`)
 		}
 	}
 	return nil
+}
+
+// nodeAudit opens the node's audit log for `audit verify`: new checkpoints
+// are signed with the current key, and those signed before a key rotation
+// verify with the key that signed them (the node keeps every key it had).
+func nodeAudit(n *node.Node) (*audit.Log, error) {
+	as, err := store.AuditStorage(n.Store)
+	if err != nil {
+		return nil, err
+	}
+	return audit.New(audit.Config{Name: n.Identity.Name, Key: n.Signer, PastKeys: n.Keys, Storage: as, Clock: n.Clock})
 }
 
 func auditLog(ctx context.Context, env Env, args []string) error {

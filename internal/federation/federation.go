@@ -268,6 +268,11 @@ func (f *Federation) appendAudit(ctx context.Context, es ...audit.Entry) {
 	if len(es) == 0 {
 		return
 	}
+	// The entries record what is already done (stored, refused, sent): a
+	// caller that went away meanwhile — a peer that hung up after its
+	// objects were stored — must not take them with it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	if _, err := f.audit.Append(ctx, es); err != nil {
 		// Losing an audit entry silently would defeat the log: make it loud.
 		f.log.Error("audit append failed", "err", err, "entries", len(es))

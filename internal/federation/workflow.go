@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"time"
 
 	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/store"
@@ -56,5 +57,9 @@ func (f *Federation) workflowChanged(ctx context.Context, h WorkflowHook, idx []
 			cases = append(cases, w.Item.Case)
 		}
 	}
+	// The objects are stored: fold their cases even if the caller (a peer
+	// that hung up) went away; Reconcile covers a crash.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
 	h.Changed(ctx, cases)
 }
