@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -147,6 +148,22 @@ func TestHelp(t *testing.T) {
 	all = append(all, "collection list", "collection add", "user add", "user list", "user token", "user grant", "user revoke-token", "generate indicators",
 		"card export", "card verify", "key rotate", "peer add", "peer list", "peer show", "peer remove", "peer rotate",
 		"community create", "community list", "community show", "community add-member", "community remove-member", "audit verify", "audit log", "report sharing")
+	// Every subcommand a command's usage line lists (entraide X a|b|c) has
+	// its own help golden.
+	for _, c := range commands() {
+		r := run(t, nil, "", c.name, "--help")
+		first, _, _ := strings.Cut(strings.TrimSpace(r.stdout+r.stderr), "\n")
+		rest, ok := strings.CutPrefix(first, "Usage: entraide "+c.name+" ")
+		subs, _, _ := strings.Cut(rest, " ")
+		if !ok || !strings.Contains(subs, "|") || strings.HasPrefix(subs, "-") {
+			continue
+		}
+		for _, sub := range strings.Split(subs, "|") {
+			if name := c.name + " " + sub; !slices.Contains(all, name) {
+				all = append(all, name)
+			}
+		}
+	}
 	for _, name := range all {
 		args := append(strings.Fields(name), "--help")
 		if name == "generate" {

@@ -121,27 +121,36 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "status", "status --data DIR [--json]", `
 Show the federation's health from this node: per peer, whether it is
 reachable, the last contact, the length of its delivery queue and the age
-of its oldest undelivered object.`)
+of its oldest undelivered object. Then what is due in the cooperation
+workflows (alerts, incidents, requests, notices, pings): overdue first,
+then by deadline, with whom each waits on.`)
 	data := dataFlag(fs)
 	dbFlag(fs)
-	asJSON := fs.Bool("json", false, "print JSON")
+	limit := fs.Int("due", 50, "list at most this many due items (the counts cover all)")
+	asJSON := fs.Bool("json", false, "print JSON: {peers: [...], due: [...], overdue: N}")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	n, err := openNode(ctx, env, fs, *data)
+	s, err := openWorkflow(ctx, env, fs, *data)
 	if err != nil {
 		return err
 	}
-	defer n.Close()
-	fed, err := federation.New(ctx, n, federation.Config{})
+	defer s.Close()
+	ps, err := s.fed.Status(ctx)
 	if err != nil {
 		return err
 	}
-	ps, err := fed.Status(ctx)
+	due, err := s.wf.Due(ctx, 0)
 	if err != nil {
 		return err
 	}
-	now := n.Clock.Now()
+	overdue := 0
+	for _, d := range due {
+		if d.Overdue {
+			overdue++
+		}
+	}
+	now := s.n.Clock.Now()
 	if *asJSON {
 		type row struct {
 			Name          string  `json:"name"`
@@ -167,30 +176,52 @@ of its oldest undelivered object.`)
 			}
 			rows = append(rows, r)
 		}
-		return writeJSON(env.Stdout, rows)
+		return writeJSON(env.Stdout, map[string]any{"peers": rows, "due": due, "overdue": overdue})
 	}
 	if len(ps) == 0 {
 		fmt.Fprintln(env.Stdout, "no peers yet: exchange cards and 'entraide peer add' them")
+	} else {
+		t := newTable(env.Stdout, "PEER", "STATE", "LAST CONTACT", "QUEUE", "OLDEST", "DELIVERED", "FAILED", "LAST ERROR")
+		for _, p := range ps {
+			state := "unreachable"
+			if p.Reachable {
+				state = "up"
+			} else if p.LastContact.IsZero() && p.LastError == "" {
+				state = "never contacted"
+			}
+			last, oldest := "never", "-"
+			if !p.LastContact.IsZero() {
+				last = ago(now.Sub(p.LastContact))
+			}
+			if !p.Queue.OldestPending.IsZero() {
+				oldest = ago(now.Sub(p.Queue.OldestPending))
+			}
+			t.row(p.Name, state, last, fmt.Sprint(p.Queue.Pending), oldest, fmt.Sprint(p.Queue.Delivered), fmt.Sprint(p.Queue.Failed), truncate(p.LastError, 60))
+		}
+		if err := t.flush(); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(env.Stdout)
+	if len(due) == 0 {
+		fmt.Fprintln(env.Stdout, "nothing due in the cooperation workflows")
 		return nil
 	}
-	t := newTable(env.Stdout, "PEER", "STATE", "LAST CONTACT", "QUEUE", "OLDEST", "DELIVERED", "FAILED", "LAST ERROR")
-	for _, p := range ps {
-		state := "unreachable"
-		if p.Reachable {
-			state = "up"
-		} else if p.LastContact.IsZero() && p.LastError == "" {
-			state = "never contacted"
+	fmt.Fprintf(env.Stdout, "%d item(s) due, %d overdue:\n", len(due), overdue)
+	t := newTable(env.Stdout, "DUE", "KIND", "ID", "STATUS", "TITLE")
+	for i, d := range due {
+		if i == *limit {
+			break
 		}
-		last, oldest := "never", "-"
-		if !p.LastContact.IsZero() {
-			last = ago(now.Sub(p.LastContact))
-		}
-		if !p.Queue.OldestPending.IsZero() {
-			oldest = ago(now.Sub(p.Queue.OldestPending))
-		}
-		t.row(p.Name, state, last, fmt.Sprint(p.Queue.Pending), oldest, fmt.Sprint(p.Queue.Delivered), fmt.Sprint(p.Queue.Failed), truncate(p.LastError, 60))
+		t.row(dueText(d.NextDue, d.Overdue, d.WaitingOn, now), d.Kind, d.ID, truncate(d.Status, 40), truncate(d.Title, 50))
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if len(due) > *limit {
+		fmt.Fprintf(env.Stdout, "… and %d more (--due N, or --json)\n", len(due)-*limit)
+	}
+	return nil
 }
 
 func ago(d interface{ Seconds() float64 }) string {
