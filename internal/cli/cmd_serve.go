@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/store"
 	"github.com/entraide/entraide/internal/taxii"
@@ -63,10 +64,13 @@ requests in flight finish (up to 20 s) and closes the database.`)
 	// user lists passes the sharing policy (TLP:RED only to its named
 	// users, opened from its sealed form and audited), and RED objects
 	// users add are sealed at rest.
-	fed, err := federation.New(ctx, n, federation.Config{Log: log})
+	// The cooperation workflows see every workflow object that crosses
+	// the node (their hook admits or refuses a partner's state change).
+	fed, wf, err := cooperation.Open(ctx, n, federation.Config{Log: log})
 	if err != nil {
 		return err
 	}
+	_ = wf // the JSON API is mounted with it (see below)
 	sealer, err := n.Sealer()
 	if err != nil {
 		return err
