@@ -67,6 +67,7 @@ func Run(t *testing.T, open Opener) {
 	RunAudit(t, open)
 	runFederation(t, open)
 	runRed(t, open)
+	runWorkflow(t, open)
 }
 
 type env struct {
