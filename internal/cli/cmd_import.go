@@ -57,6 +57,14 @@ Works while 'entraide serve' runs on the same data directory.`)
 	if err != nil {
 		return err
 	}
+	// TLP:RED objects are sealed at rest under the node's data key, as
+	// those peers send and users add over TAXII are: every batch is
+	// written with AddObjectsWith and the node's Sealer.
+	sealer, err := n.Sealer()
+	if err != nil {
+		return err
+	}
+	st := store.WithSealer(n.Store, sealer)
 	var rej io.Writer
 	if *rejects != "" {
 		f, err := os.Create(*rejects)
@@ -70,7 +78,7 @@ Works while 'entraide serve' runs on the same data directory.`)
 	total.File = "(all)"
 	var summaries []importSummary
 	for _, path := range fs.Args() {
-		s, err := importFile(ctx, env, n.Store, c.ID, path, rej)
+		s, err := importFile(ctx, env, st, c.ID, path, rej)
 		summaries = append(summaries, s)
 		total.add(s)
 		if err != nil {
@@ -152,6 +160,10 @@ type chunk struct {
 	done  chan struct{}
 }
 
+// importFile streams the objects of path into collection coll of st, in
+// batches of importBatch, each one transaction. st decides how they are
+// written: the command gives it store.WithSealer, so that TLP:RED objects
+// reach the disk sealed only.
 func importFile(ctx context.Context, env Env, st store.Store, coll, path string, rej io.Writer) (importSummary, error) {
 	s := importSummary{File: path}
 	start := time.Now()
