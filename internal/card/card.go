@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/mail"
 	"net/url"
 	"strconv"
 	"strings"
@@ -56,14 +55,6 @@ type Card struct {
 
 	// Raw is the signed card, as Sign wrote it or Parse read it.
 	Raw []byte
-}
-
-// Contact is a point of contact of the node's organisation.
-type Contact struct {
-	Role  string `json:"role"`            // e.g. "csirt-24x7", "budapest-24x7", "liaison"
-	Name  string `json:"name"`            // a person or a desk
-	Email string `json:"email,omitempty"` // a bare address
-	Phone string `json:"phone,omitempty"` // international form, "+33 1 23 45 67 89"
 }
 
 // wireCard is the JSON of a card, members in the order Sign writes them.
@@ -242,8 +233,18 @@ func Parse(b []byte) (*Card, error) {
 			return nil, cardErr("points_of_contact", "want an array of objects")
 		}
 		for i, cb := range contacts {
-			if _, err := strictObject(cb, contactFields); err != nil {
+			cm, err := strictObject(cb, contactFields)
+			if err != nil {
 				return nil, cardErr(fmt.Sprintf("points_of_contact[%d]", i), "%v", err)
+			}
+			var channels []json.RawMessage
+			if json.Unmarshal(cm["channels"], &channels) != nil {
+				continue // not an array: decodeStrict says so
+			}
+			for j, chb := range channels {
+				if _, err := strictObject(chb, channelFields); err != nil {
+					return nil, cardErr(fmt.Sprintf("points_of_contact[%d].channels[%d]", i, j), "%v", err)
+				}
 			}
 		}
 	}
@@ -392,28 +393,6 @@ func checkCard(c *Card) error {
 			return cardErr("identity_id", "%s is not the identity of signing_key (that is %s): a card cannot claim another node's identity; a node that rotated its key must carry the rotations", c.IdentityID, want)
 		}
 		return cardErr("identity_id", "%s is not the identity of the first key of the rotation chain (that is %s)", c.IdentityID, want)
-	}
-	return nil
-}
-
-func checkContact(p Contact) error {
-	if !isToken(p.Role) {
-		return fmt.Errorf("role %q: use 1–64 lowercase letters, digits and hyphens (e.g. csirt-24x7)", p.Role)
-	}
-	if err := checkText(p.Name, true); err != nil {
-		return fmt.Errorf("name: %v", err)
-	}
-	if p.Email == "" && p.Phone == "" {
-		return errors.New("give an email address or a phone number, or both")
-	}
-	if p.Email != "" {
-		a, err := mail.ParseAddress(p.Email)
-		if err != nil || a.Address != p.Email || len(p.Email) > maxText {
-			return fmt.Errorf("email %q: want a bare address, user@example.org", p.Email)
-		}
-	}
-	if p.Phone != "" && !isPhone(p.Phone) {
-		return fmt.Errorf("phone %q: want the international form, + and 7 to 15 digits, spaces allowed (e.g. +33 1 23 45 67 89)", p.Phone)
 	}
 	return nil
 }

@@ -16,8 +16,10 @@
 //	  "signing_key": "<base64url, 43 chars>",    // current Ed25519 signing key
 //	  "tls_spki_sha256": "<64 lowercase hex>",   // SPKIHash of the federation TLS certificate
 //	  "tls_certificate": "<base64 DER>",         // optional; its key must match tls_spki_sha256
-//	  "points_of_contact": [                     // 1 to 32
-//	    {"role": "csirt-24x7", "name": "…", "email": "…", "phone": "+33 …"}  // email or phone or both
+//	  "points_of_contact": [                     // 1 to 32; see Contact
+//	    {"role": "csirt-24x7", "name": "…", "email": "…", "phone": "+33 …",  // email or phone or both
+//	     "unit": "…", "languages": ["fr", "en"], "hours": "24/7",          // optional
+//	     "channels": [{"type": "signal", "value": "+33 …"}]}               // optional
 //	  ],
 //	  "issued": "2026-11-23T10:00:00Z",          // RFC 3339, UTC, Z
 //	  "next_signing_key": "<base64url>",         // optional: announces the next key
@@ -41,7 +43,19 @@
 //     return to an earlier key, and end at signing_key. So the identity stays
 //     the one derived from the first key for the node's whole life, and a
 //     newcomer can check it from the card alone.
-//  4. Cards do not expire; issued tells a newer card of a node from an older
+//  4. A point of contact has a role (a token; the well-known ones are
+//     Roles: csirt-24x7, le-24x7, diplomatic, technical, crisis-liaison —
+//     other tokens verify, for the cards made before the directory), a name,
+//     an email or a phone or both, and optionally an organisational unit,
+//     languages (ISO 639-1 codes with an optional ISO 3166-1 region, "fr",
+//     "pt-BR", at most 16), hours ("24/7" or a weekly schedule with its time
+//     zone, see Hours) and further channels (type and value, at most 8; see
+//     ChannelTypes). Every value must be in its canonical form, so that one
+//     contact has one spelling: "fr", not "FR"; "Mon-Fri 08:00-18:00
+//     Europe/Paris", not "mon-fri 8:00-18:00 Europe/Paris". The optional
+//     members are absent, not empty, when unused: a card signed before they
+//     existed verifies unchanged.
+//  5. Cards do not expire; issued tells a newer card of a node from an older
 //     one (the reader decides what to do with an older one). Keys() lists
 //     all the node's keys, oldest first, for verifying its signed objects.
 //

@@ -15,7 +15,7 @@ import (
 // from its Raw, can be signed again by its key holder into a card Parse
 // accepts, and carries a well-formed fingerprint.
 func FuzzParse(f *testing.F) {
-	for _, name := range []string{"card.golden", "card-rotated.golden", "rotation.golden"} {
+	for _, name := range []string{"card.golden", "card-rotated.golden", "card-contacts.golden", "rotation.golden"} {
 		b := readFile(f, name)
 		f.Add(b)
 		if c, err := stix.Compact(b); err == nil {
@@ -76,6 +76,26 @@ func FuzzParseRotation(f *testing.F) {
 		again, err := card.ParseRotation(r.Raw, pub(fr))
 		if err != nil || !reflect.DeepEqual(again, r) {
 			t.Fatalf("Raw does not read back: %v", err)
+		}
+	})
+}
+
+// FuzzParseHours: ParseHours never panics; what it accepts writes a
+// canonical form that reads back the same and is its own canonical form.
+func FuzzParseHours(f *testing.F) {
+	for _, s := range []string{"24/7", "24x7", "Mon-Fri 08:00-18:00 Europe/Paris", "mon - fri 8:00-18:00, Sat 09:00-12:00 UTC",
+		"Fri-Mon 00:00-24:00 America/Argentina/Buenos_Aires", "Mon 08:00-09:00", "Sun 10:00-12:00 Etc/GMT-2", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, err := card.ParseHours(s)
+		if err != nil {
+			return
+		}
+		w := h.String()
+		again, err := card.ParseHours(w)
+		if err != nil || !reflect.DeepEqual(again, h) || again.String() != w {
+			t.Fatalf("%q → %q → %+v, %v", s, w, again, err)
 		}
 	})
 }
