@@ -139,8 +139,8 @@ func ParseDuration(s string) (time.Duration, error) {
 	}{{"d", 24 * time.Hour}, {"w", 7 * 24 * time.Hour}} {
 		if n, ok := strings.CutSuffix(s, u.suffix); ok {
 			var v int
-			if _, err := fmt.Sscanf(n, "%d", &v); err != nil || fmt.Sprint(v) != n {
-				return 0, fmt.Errorf("invalid duration %q", s)
+			if _, err := fmt.Sscanf(n, "%d", &v); err != nil || fmt.Sprint(v) != n || v > 36500 || v < -36500 {
+				return 0, fmt.Errorf("invalid duration %q (whole days or weeks, at most 100 years)", s)
 			}
 			return time.Duration(v) * u.unit, nil
 		}
