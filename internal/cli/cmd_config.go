@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"github.com/entraide/entraide/internal/severity"
 
 	"github.com/entraide/entraide/internal/config"
 	"github.com/entraide/entraide/internal/node"
@@ -29,6 +30,12 @@ where its value came from; secret values are never printed.`)
 	if err != nil {
 		return err
 	}
+	// The national severity scale is configuration too: a broken file
+	// would make every --national-severity fail.
+	scale, err := severity.LoadScale(*data)
+	if err != nil {
+		return err
+	}
 	type row struct {
 		Key    string `json:"key"`
 		Value  string `json:"value"`
@@ -48,6 +55,9 @@ where its value came from; secret values are never printed.`)
 			v = `""`
 		}
 		fmt.Fprintf(env.Stdout, "%-20s %-40s (%s; env %s)\n", r.Key, v, r.Source, r.Env)
+	}
+	if scale != nil {
+		fmt.Fprintf(env.Stdout, "national severity scale %s: %d levels mapped onto the common scale\n", scale.Name, len(scale.Levels))
 	}
 	fmt.Fprintln(env.Stdout, "configuration OK")
 	return nil
