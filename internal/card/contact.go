@@ -239,8 +239,10 @@ func NormalizeLanguage(s string) (string, error) {
 	return lang + "-" + region, nil
 }
 
-// checkContact validates a contact of a card: every member in its
-// canonical form.
+// CheckContact validates a point of contact by the card's rules: every
+// member in its canonical form. Sign and Parse apply it to every contact.
+func CheckContact(p Contact) error { return checkContact(p) }
+
 func checkContact(p Contact) error {
 	if !isToken(p.Role) {
 		return fmt.Errorf("role %q: use 1–64 lowercase letters, digits and hyphens (the well-known roles: %s)", p.Role, strings.Join(RoleIDs(), ", "))
