@@ -78,8 +78,9 @@ type Storage interface {
 	// (tip.Size+len(entries), Time of the last entry). It is atomic: if build
 	// fails, if its result breaks these rules (ErrInvalid) or if the write
 	// fails, nothing is written and the tip is unchanged. (A COMMIT whose
-	// answer was lost to a cancelled context is checked afterwards and
-	// reported as what happened, so that a caller does not append twice.)
+	// answer was lost to a cancelled context is checked afterwards, once
+	// the transaction has ended in the database, and reported as what
+	// happened, so that a caller does not append twice.)
 	// Appends never go
 	// back: the tip's size only grows, and an entry's Seq is never reused,
 	// whatever is done to the entry rows afterwards (the tip is kept apart

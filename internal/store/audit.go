@@ -43,9 +43,12 @@ const auditEntrySelect = `SELECT seq, time, kind, actor, peer, object_id, object
 
 // AppendAudit implements audit.Storage.
 func (s *sqlStore) AppendAudit(ctx context.Context, build func(audit.Tip, tlog.HashReader) ([]audit.Entry, []tlog.Hash, error)) error {
-	var built []audit.Entry // what the last attempt tried to write
+	// committing holds what the transaction wrote once it has all been
+	// written: an error after that is COMMIT's, whose outcome the driver
+	// may not know. An error before it rolls the transaction back.
+	var committing []audit.Entry
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		built = nil
+		committing = nil
 		// Every statement of an append is prepared once on the write
 		// connection: appends are small and frequent, and parsing would be
 		// a good part of their cost.
@@ -65,7 +68,6 @@ func (s *sqlStore) AppendAudit(ctx context.Context, build func(audit.Tip, tlog.H
 		if err != nil {
 			return err
 		}
-		built = es
 		if len(es) == 0 {
 			if len(hs) != 0 {
 				return auditErr(ErrInvalid, audit.ErrInvalid, "%d hashes for no entry", len(hs))
@@ -106,10 +108,13 @@ func (s *sqlStore) AppendAudit(ctx context.Context, build func(audit.Tip, tlog.H
 		if err != nil {
 			return err
 		}
-		_, err = tx.StmtContext(ctx, st).ExecContext(ctx, size, last.UnixMicro())
-		return err
+		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, size, last.UnixMicro()); err != nil {
+			return err
+		}
+		committing = es
+		return nil
 	})
-	if err != nil && len(built) > 0 && ctx.Err() != nil && s.auditCommitted(context.WithoutCancel(ctx), built) {
+	if err != nil && len(committing) > 0 && ctx.Err() != nil && s.auditCommitted(context.WithoutCancel(ctx), committing) {
 		// The context was cancelled while COMMIT was under way and the
 		// driver gave up waiting for its answer, but the database did
 		// commit: say so, or the caller would append the entries again.
@@ -118,13 +123,31 @@ func (s *sqlStore) AppendAudit(ctx context.Context, build func(audit.Tip, tlog.H
 	return err
 }
 
+// auditCommitDeadline bounds how long auditCommitted waits for the fate of
+// an append whose answer was lost.
+const auditCommitDeadline = time.Minute
+
 // auditCommitted reports whether entries, as an append built them, are in
 // the log: its first and last, with their Seq, are stored as built.
+//
+// The append's transaction may still be running on the server when its
+// client gave up: PostgreSQL goes on with a COMMIT it received after the
+// driver stopped waiting (and aborts an open transaction only when it
+// notices the connection is gone). A plain read could come before that and
+// answer "not committed" for entries committed a moment later. So the read
+// is a write transaction: the engine's write lock (WriteLock, or SQLite's
+// immediate transaction) is held by that transaction until it commits or
+// aborts, and taking it waits for the outcome.
 func (s *sqlStore) auditCommitted(ctx context.Context, built []audit.Entry) bool {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, auditCommitDeadline)
 	defer cancel()
 	first, last := built[0], built[len(built)-1]
-	es, err := s.AuditEntries(ctx, first.Seq, time.Time{}, len(built))
+	var es []audit.Entry
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		es, err = auditEntries(ctx, tx.QueryContext, first.Seq, time.Time{}, len(built))
+		return err
+	})
 	if err != nil || len(es) != len(built) || es[0].Seq != first.Seq || es[len(es)-1].Seq != last.Seq {
 		return false
 	}
@@ -211,6 +234,10 @@ func (s *sqlStore) AuditTip(ctx context.Context) (audit.Tip, error) {
 
 // AuditEntries implements audit.Storage.
 func (s *sqlStore) AuditEntries(ctx context.Context, from int64, since time.Time, limit int) ([]audit.Entry, error) {
+	return auditEntries(ctx, s.db.QueryContext, from, since, limit)
+}
+
+func auditEntries(ctx context.Context, q auditQuery, from int64, since time.Time, limit int) ([]audit.Entry, error) {
 	if limit <= 0 {
 		return nil, auditErr(ErrInvalid, audit.ErrInvalid, "limit %d", limit)
 	}
@@ -219,11 +246,11 @@ func (s *sqlStore) AuditEntries(ctx context.Context, from int64, since time.Time
 		err  error
 	)
 	if since.IsZero() {
-		rows, err = s.db.QueryContext(ctx, auditEntrySelect+`WHERE seq >= $1 ORDER BY seq LIMIT $2`, from, limit)
+		rows, err = q(ctx, auditEntrySelect+`WHERE seq >= $1 ORDER BY seq LIMIT $2`, from, limit)
 	} else {
 		// Times never decrease along seq: since starts at the first entry
 		// dated since or later, found on the time index.
-		rows, err = s.db.QueryContext(ctx, auditEntrySelect+`WHERE seq >= $1 AND seq >= (
+		rows, err = q(ctx, auditEntrySelect+`WHERE seq >= $1 AND seq >= (
 			SELECT seq FROM audit_entries WHERE time >= $3 ORDER BY time, seq LIMIT 1)
 			ORDER BY seq LIMIT $2`, from, limit, since.UnixMicro())
 	}
