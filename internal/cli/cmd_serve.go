@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/entraide/entraide/internal/api"
 	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/store"
@@ -26,6 +27,12 @@ Serve the node: TAXII 2.1 over HTTPS (TLS 1.2 minimum, 1.3 preferred) on the
 user listener, with the certificate init created. Discovery is at
 https://ADDR/taxii2/ and the API root at https://ADDR/api/. Users log in with
 HTTP Basic (password) or a bearer token (entraide user token).
+
+The same listener serves the JSON API of the cooperation workflows (alerts
+and every other kind: list, read, open, act) at https://ADDR/entraide/v1/,
+with the same logins: users who may read the default collection read the
+cases, users who may write it (or admins) open cases and act, and the signed
+objects name them as the actor. See docs/api.md.
 
 With --fed-listen, also serve the federation: TAXII 2.1 over mutual TLS 1.3
 for pinned peers only (their pushes are verified, policy-checked and
@@ -70,7 +77,6 @@ requests in flight finish (up to 20 s) and closes the database.`)
 	if err != nil {
 		return err
 	}
-	_ = wf // the JSON API is mounted with it (see below)
 	sealer, err := n.Sealer()
 	if err != nil {
 		return err
@@ -81,8 +87,17 @@ requests in flight finish (up to 20 s) and closes the database.`)
 		MaxContentLength: cfg.MaxContentLength,
 		Visible:          fed.VisibleToUser,
 	}, log)
+	// The workflow API shares the listener and the users; TAXII keeps
+	// every other path (discovery /taxii2/, the API root /api/).
+	wfAPI, err := api.New(ctx, api.Options{Engine: wf, Store: n.Store, Clock: n.Clock, Log: log})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(api.Prefix, wfAPI.Handler())
+	mux.Handle("/", srv.Handler())
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           mux,
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       5 * time.Minute,
@@ -96,6 +111,7 @@ requests in flight finish (up to 20 s) and closes the database.`)
 		return fmt.Errorf("listening on %s: %w", cfg.Listen, err)
 	}
 	log.Info("serving TAXII 2.1", "url", "https://"+ln.Addr().String()+"/taxii2/", "db", dbKind(cfg.DB))
+	log.Info("serving the workflow API", "url", "https://"+ln.Addr().String()+api.Prefix, "kinds", wf.Kinds())
 	errc := make(chan error, 2)
 	go func() { errc <- hs.ServeTLS(ln, "", "") }()
 	var fedDone sync.WaitGroup
