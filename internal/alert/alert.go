@@ -115,7 +115,13 @@ func open(env *workflow.Env, in json.RawMessage) (workflow.Draft, error) {
 	if desc != "" {
 		props["description"] = desc
 	}
-	props["sectors"], props["countries"] = sectors, countries
+	// STIX lists are never empty: an absent list means none.
+	if len(sectors) > 0 {
+		props["sectors"] = sectors
+	}
+	if len(countries) > 0 {
+		props["countries"] = countries
+	}
 	if len(refs) > 0 {
 		props["object_refs"] = refs
 	}

@@ -209,6 +209,18 @@ func runAlertStory(t *testing.T, db func(t testing.TB, name string) string) {
 		}
 	}
 	stixschema.Validate(t, alert.Extension.Definition())
+
+	// A minimal alert (no sectors, countries or references) validates too:
+	// absent lists, never empty ones.
+	min, err := fr.Workflow.Open(ctx, "alert", "alice", mustJSON(t, map[string]any{"to": []string{"cert-de"}, "tlp": "clear", "title": "Minimal", "severity": "0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _, err := fr.Workflow.Load(ctx, min.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stixschema.Validate(t, c.Raw)
 }
 
 func TestOpenRefusesBadInput(t *testing.T) {
