@@ -217,4 +217,3 @@ acknowledgement is due any more.`)
 	}
 	return workflowStep(ctx, env, fs, *data, "alert", id, alert.ActionClose, actorName(env, *as), map[string]any{"comment": *comment}, *asJSON)
 }
-

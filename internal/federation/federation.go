@@ -113,7 +113,7 @@ func New(ctx context.Context, n *node.Node, cfg Config) (*Federation, error) {
 	if err != nil {
 		return nil, err
 	}
-	al, err := audit.New(audit.Config{Name: n.Identity.Name, Key: n.Signer, Storage: as, Clock: n.Clock})
+	al, err := audit.New(audit.Config{Name: n.Identity.Name, Key: n.Signer, PastKeys: n.Keys, Storage: as, Clock: n.Clock})
 	if err != nil {
 		return nil, err
 	}
