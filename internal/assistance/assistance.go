@@ -296,7 +296,13 @@ func open(env *workflow.Env, in json.RawMessage) (workflow.Draft, error) {
 	props["entity_criticality"] = i.Criticality
 	props["mitigation"] = mitigation
 	props["respond_by"] = workflow.Timestamp(respondBy)
-	props["sectors"], props["countries"] = sectors, countries
+	// STIX lists are never empty: an absent list means none.
+	if len(sectors) > 0 {
+		props["sectors"] = sectors
+	}
+	if len(countries) > 0 {
+		props["countries"] = countries
+	}
 	return workflow.Draft{Props: props}, nil
 }
 
@@ -509,6 +515,9 @@ func actWithdraw(env *workflow.Env, c *workflow.Case, v *View, in json.RawMessag
 	if o.WithdrawnAt != nil {
 		return workflow.Draft{}, workflow.Inputf("offer %s was already withdrawn (%s)", o.ID, stamp(o.WithdrawnAt))
 	}
+	if o.Decision == StatusDeclined {
+		return workflow.Draft{}, workflow.Inputf("offer %s was declined (%s): there is nothing to withdraw", o.ID, stamp(o.DecidedAt))
+	}
 	reason, err := workflow.Text("reason", i.Reason, false, MaxNote)
 	if err != nil {
 		return workflow.Draft{}, err
@@ -599,11 +608,15 @@ func allowed(c *workflow.Case, node, action string) error {
 	switch action {
 	case ActionOffer, ActionNoOffer, ActionWithdraw:
 		if node == c.Origin {
-			return fmt.Errorf("the requesting node does not %s on its own assistance request", action)
+			return fmt.Errorf("the requesting node does not answer its own assistance request (%s is for the partners asked)", action)
 		}
-	case ActionAccept, ActionDecline, ActionClose:
+	case ActionAccept, ActionDecline:
 		if node != c.Origin {
-			return fmt.Errorf("only the requesting node may %s on an assistance request", action)
+			return fmt.Errorf("only the requesting node accepts or declines offers")
+		}
+	case ActionClose:
+		if node != c.Origin {
+			return fmt.Errorf("only the requesting node closes an assistance request")
 		}
 	default:
 		return fmt.Errorf("%q is not an action of the assistance workflow", action)

@@ -299,6 +299,18 @@ func runStory(t *testing.T, db func(t testing.TB, name string) string) {
 		o := offer(detail(t, view(t, ee, id)), e2.Object)
 		return o != nil && o.Status == assistance.StatusDeclined && o.DecisionText == "Malware analysis is covered by ANSSI's lab."
 	})
+	if _, err := ee.Workflow.Act(ctx, id, assistance.ActionWithdraw, "eve", mustJSON(t, map[string]any{"offer_ref": e2.Object})); !errors.Is(err, workflow.ErrInput) || !strings.Contains(err.Error(), "declined") {
+		t.Errorf("withdraw a declined offer: %v", err)
+	}
+	if _, err := ee.Workflow.Act(ctx, id, assistance.ActionWithdraw, "eve", mustJSON(t, map[string]any{"offer_ref": e1.Object})); !errors.Is(err, workflow.ErrInput) || !strings.Contains(err.Error(), "already withdrawn") {
+		t.Errorf("withdraw twice: %v", err)
+	}
+	if _, err := ee.Workflow.Act(ctx, id, assistance.ActionWithdraw, "eve", mustJSON(t, map[string]any{"offer_ref": deOffer})); !errors.Is(err, workflow.ErrInput) || !strings.Contains(err.Error(), "another node's") {
+		t.Errorf("withdraw de's offer: %v", err)
+	}
+	if _, err := de.Workflow.Act(ctx, id, assistance.ActionNoOffer, "bernd", nil); !errors.Is(err, workflow.ErrInput) || !strings.Contains(err.Error(), "offers in force") {
+		t.Errorf("no-offer with an accepted offer: %v", err)
+	}
 	// DE never saw EE's offers before (EE sends to every party), and sees
 	// the decline with what was declined.
 	fed.WaitFor("de sees ee's declined offer", 10*time.Second, func() bool {
@@ -469,10 +481,20 @@ func TestOpenRefusesBadInput(t *testing.T) {
 		t.Fatalf("list after refusals: %v, %v", l, err)
 	}
 	// Without a title, the capabilities make one; the urgency sets the
-	// default deadline.
-	res, err := fr.Workflow.Open(ctx, assistance.KindName, "alice", mustJSON(t, request(map[string]any{"title": nil, "respond_by": nil, "urgency": "72h"})))
+	// default deadline; without sectors and countries, the lists are
+	// absent (STIX refuses empty lists).
+	res, err := fr.Workflow.Open(ctx, assistance.KindName, "alice", mustJSON(t, request(map[string]any{"title": nil, "respond_by": nil, "urgency": "72h",
+		"sectors": nil, "countries": nil})))
 	if err != nil {
 		t.Fatal(err)
+	}
+	c, _, err := fr.Workflow.Load(ctx, res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stixschema.Validate(t, c.Raw)
+	if strings.Contains(string(c.Raw), `"sectors"`) || strings.Contains(string(c.Raw), `"countries"`) {
+		t.Errorf("empty lists written: %s", c.Raw)
 	}
 	v := view(t, fr, res.ID)
 	if v.Title != "Assistance requested: Digital forensics, Malware analysis" {

@@ -122,7 +122,7 @@ func FuzzOpen(f *testing.F) {
 			}
 			return
 		}
-		for _, p := range []string{"name", "incident_ref", "capabilities", "urgency", "common_severity", "entity_criticality", "mitigation", "respond_by", "sectors", "countries"} {
+		for _, p := range []string{"name", "incident_ref", "capabilities", "urgency", "common_severity", "entity_criticality", "mitigation", "respond_by"} {
 			if _, ok := d.Props[p]; !ok {
 				t.Fatalf("%s: no %s in %v", in, p, d.Props)
 			}
@@ -132,6 +132,11 @@ func FuzzOpen(f *testing.F) {
 		}
 		if m, _ := d.Props["mitigation"].(string); strings.TrimSpace(m) == "" {
 			t.Fatalf("%s: empty mitigation", in)
+		}
+		for _, p := range []string{"sectors", "countries"} { // STIX lists are never empty
+			if l, ok := d.Props[p]; ok && len(l.([]string)) == 0 {
+				t.Fatalf("%s: empty %s", in, p)
+			}
 		}
 	})
 }

@@ -148,7 +148,7 @@ func TestFoldOrderAndDuplicates(t *testing.T) {
 		11: "a no-offer step, not an offer",
 		13: "already closed",
 		14: "after the request was closed",
-		15: "only the requesting node may close",
+		15: "only the requesting node closes",
 	} {
 		if !strings.Contains(ignored[id(n)], want) {
 			t.Errorf("step %d: ignored %q, want %q", n, ignored[id(n)], want)

@@ -9,6 +9,7 @@ import (
 	"context"
 
 	"github.com/entraide/entraide/internal/alert"
+	"github.com/entraide/entraide/internal/assistance"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/workflow"
@@ -18,6 +19,7 @@ import (
 func Kinds() []*workflow.Kind {
 	return []*workflow.Kind{
 		alert.Kind,
+		assistance.Kind,
 	}
 }
 
