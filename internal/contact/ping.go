@@ -105,7 +105,11 @@ func RoleInput(s string) (card.Role, error) {
 	}
 	var want []string
 	for _, r := range card.Roles {
-		want = append(want, fmt.Sprintf("%s (%s)", r.ID, r.Label))
+		if r.Label == r.ID {
+			want = append(want, r.ID)
+		} else {
+			want = append(want, fmt.Sprintf("%s (%s)", r.ID, r.Label))
+		}
 	}
 	msg := fmt.Sprintf("role %q: want one of %s", s, strings.Join(want, ", "))
 	if g := guessRole(s); g != "" {
