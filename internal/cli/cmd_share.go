@@ -121,7 +121,9 @@ func runStatus(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "status", "status --data DIR [--json]", `
 Show the federation's health from this node: per peer, whether it is
 reachable, the last contact, the length of its delivery queue and the age
-of its oldest undelivered object. Then what is due in the cooperation
+of its oldest undelivered object — and AUDIT LOG FORKED when the peer
+presented an audit checkpoint contradicting one this node cosigned (its log
+was rewritten: see 'entraide audit log'). Then what is due in the cooperation
 workflows (alerts, incidents, requests, notices, pings): overdue first,
 then by deadline, with whom each waits on.`)
 	data := dataFlag(fs)
@@ -163,11 +165,16 @@ then by deadline, with whom each waits on.`)
 			OldestSeconds float64 `json:"oldest_undelivered_seconds,omitempty"`
 			Delivered     int     `json:"delivered"`
 			Failed        int     `json:"failed"`
+			Forks         int     `json:"audit_forks_detected"`
+			LastFork      string  `json:"last_fork,omitempty"`
 		}
 		rows := []row{}
 		for _, p := range ps {
 			r := row{Name: p.Name, IdentityID: p.IdentityID, Endpoint: p.Endpoint, Reachable: p.Reachable, LastError: p.LastError,
-				Queue: p.Queue.Pending, Delivered: p.Queue.Delivered, Failed: p.Queue.Failed}
+				Queue: p.Queue.Pending, Delivered: p.Queue.Delivered, Failed: p.Queue.Failed, Forks: p.Forks}
+			if !p.LastFork.IsZero() {
+				r.LastFork = stix.FormatTimestamp(p.LastFork)
+			}
 			if !p.LastContact.IsZero() {
 				r.LastContact = stix.FormatTimestamp(p.LastContact)
 			}
@@ -195,6 +202,11 @@ then by deadline, with whom each waits on.`)
 			}
 			if !p.Queue.OldestPending.IsZero() {
 				oldest = ago(now.Sub(p.Queue.OldestPending))
+			}
+			if p.Forks > 0 {
+				// The peer presented an audit checkpoint contradicting one
+				// this node cosigned: its log was rewritten.
+				state = fmt.Sprintf("AUDIT LOG FORKED (%d, last %s)", p.Forks, ago(now.Sub(p.LastFork)))
 			}
 			t.row(p.Name, state, last, fmt.Sprint(p.Queue.Pending), oldest, fmt.Sprint(p.Queue.Delivered), fmt.Sprint(p.Queue.Failed), truncate(p.LastError, 60))
 		}

@@ -20,10 +20,16 @@ func runVocab(ctx context.Context, env Env, args []string) error {
 The identifiers are what the commands take and what is sent to partners;
 they never change. Run 'entraide vocab SUBCOMMAND --help' for flags.
 `, map[string]func(context.Context, Env, []string) error{
-		"sectors":      func(ctx context.Context, env Env, args []string) error { return vocabList(env, args, "sectors", vocab.NIS2Sectors()) },
-		"rsit":         func(ctx context.Context, env Env, args []string) error { return vocabList(env, args, "rsit", vocab.RSIT()) },
-		"capabilities": func(ctx context.Context, env Env, args []string) error { return vocabList(env, args, "capabilities", vocab.Capabilities()) },
-		"severity":     vocabSeverity,
+		"sectors": func(ctx context.Context, env Env, args []string) error {
+			return vocabList(env, args, "sectors", vocab.NIS2Sectors())
+		},
+		"rsit": func(ctx context.Context, env Env, args []string) error {
+			return vocabList(env, args, "rsit", vocab.RSIT())
+		},
+		"capabilities": func(ctx context.Context, env Env, args []string) error {
+			return vocabList(env, args, "capabilities", vocab.Capabilities())
+		},
+		"severity": vocabSeverity,
 	})
 }
 

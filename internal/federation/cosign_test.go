@@ -209,6 +209,19 @@ func runCosignStory(t *testing.T, opts fedtest.Options, dbs *databases) {
 	if n := len(entriesOf(t, fed, "ee", audit.KindForkDetected)); n != 2 {
 		t.Fatalf("EE logged %d forks, want 2", n)
 	}
+	// The status of EE and DE shows FR's log forked, as often as logged.
+	for _, by := range []string{"ee", "de"} {
+		want := len(entriesOf(t, fed, by, audit.KindForkDetected))
+		ps, err := fed.Node(by).Fed.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if got := p.Forks; (p.Name == "cert-fr" && (got != want || p.LastFork.IsZero())) || (p.Name != "cert-fr" && got != 0) {
+				t.Fatalf("%s's status of %s: %d forks (last %v)", by, p.Name, got, p.LastFork)
+			}
+		}
+	}
 }
 
 // The endpoints answer JSON errors with a kind; bodies are bounded.

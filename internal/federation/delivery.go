@@ -259,6 +259,10 @@ type PeerStatus struct {
 	LastContact                time.Time
 	LastError                  string
 	Queue                      store.QueueStats
+	// Forks counts the times this node found the peer's audit log forked
+	// (a checkpoint contradicting one it cosigned); LastFork the latest.
+	Forks    int
+	LastFork time.Time
 }
 
 // Status reports, per peer, reachability, last contact and queue.
@@ -271,11 +275,17 @@ func (f *Federation) Status(ctx context.Context) ([]PeerStatus, error) {
 	if err != nil {
 		return nil, err
 	}
+	forks, err := store.AuditForks(ctx, f.st)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]PeerStatus, 0, len(peers))
 	for _, p := range peers {
+		fk := forks[p.Name]
 		out = append(out, PeerStatus{Name: p.Name, IdentityID: p.IdentityID, Endpoint: p.Endpoint,
 			Reachable:   !p.LastContact.IsZero() && !p.LastContact.Before(p.LastErrorAt),
-			LastContact: p.LastContact, LastError: p.LastError, Queue: stats[p.IdentityID]})
+			LastContact: p.LastContact, LastError: p.LastError, Queue: stats[p.IdentityID],
+			Forks: fk.Count, LastFork: fk.Last})
 	}
 	return out, nil
 }

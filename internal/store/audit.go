@@ -470,3 +470,40 @@ func (s *sqlStore) AuditPeerCheckpoint(ctx context.Context, peer string, size in
 	c.Time = time.UnixMicro(us).UTC()
 	return c, nil
 }
+
+// Fork is what the audit log recorded of a peer's log seen forked.
+type Fork struct {
+	Count int       // fork-detected entries
+	Last  time.Time // the latest one
+}
+
+// AuditForks returns, per peer name, the forks of its audit log this node
+// detected (audit entries of kind fork-detected).
+func AuditForks(ctx context.Context, s Store) (map[string]Fork, error) {
+	if w, ok := s.(sealingStore); ok {
+		s = w.Store
+	}
+	ss, ok := s.(*sqlStore)
+	if !ok {
+		return nil, fmt.Errorf("store: %w: %T keeps no audit log", ErrInvalid, s)
+	}
+	rows, err := ss.db.QueryContext(ctx, `SELECT peer, COUNT(*), MAX(time) FROM audit_entries WHERE kind = $1 GROUP BY peer`, string(audit.KindForkDetected))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]Fork{}
+	for rows.Next() {
+		var (
+			peer string
+			f    Fork
+			last int64
+		)
+		if err := rows.Scan(&peer, &f.Count, &last); err != nil {
+			return nil, err
+		}
+		f.Last = fromMicro(last)
+		out[peer] = f
+	}
+	return out, rows.Err()
+}
