@@ -92,6 +92,9 @@ func TestFoldStory(t *testing.T) {
 		*d.FirstDelay != sec(2) || *d.FinalDelay != sec(30) || d.Late || d.Reminded != 0 || !d.RespondBy.Equal(t0.Add(72*time.Hour)) {
 		t.Errorf("de: %+v", d)
 	}
+	if len(d.History) != 2 || d.History[0].Answer != "investigating" || d.History[0].Comment != "looking" || d.History[1].ActionTaken != "server seized" {
+		t.Errorf("de's history: %+v", d.History)
+	}
 	l := byNode[lv]
 	if l.Answer != "investigating" || l.FinalAt != nil || l.FinalDelay != nil || *l.FirstDelay != sec(1) || l.Responses != 2 ||
 		l.Reminded != 1 || l.Comment != "came back" || l.ActionTaken != "" || !l.RespondBy.Equal(t0.Add(72*time.Hour)) {

@@ -402,6 +402,18 @@ type Recipient struct {
 	AnsweredAt  *time.Time `json:"answered_at,omitempty"` // the latest response
 	Responses   int        `json:"responses"`
 	Reminded    int        `json:"reminded"` // reminders sent while it had no final answer
+	// History is every response of the recipient, oldest first.
+	History []Response `json:"history"`
+}
+
+// Response is one response of a recipient.
+type Response struct {
+	At          time.Time `json:"at"`
+	Actor       string    `json:"actor"`
+	Answer      string    `json:"answer"`
+	ActionTaken string    `json:"action_taken,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	Comment     string    `json:"comment,omitempty"`
 }
 
 // Reminder is one reminder the sender sent.
@@ -448,7 +460,7 @@ func fold(c *workflow.Case, in []workflow.Step) workflow.State {
 			continue
 		}
 		idx[r] = len(v.Recipients)
-		v.Recipients = append(v.Recipients, Recipient{Node: r, RespondBy: v.RespondBy})
+		v.Recipients = append(v.Recipients, Recipient{Node: r, RespondBy: v.RespondBy, History: []Response{}})
 	}
 	delay := func(t time.Time) *int64 {
 		d := int64(t.Sub(c.Created).Round(time.Second) / time.Second)
@@ -478,12 +490,14 @@ func fold(c *workflow.Case, in []workflow.Step) workflow.State {
 			case r.FinalAt == nil:
 				r.FinalAt, r.FinalDelay = &at, delay(at)
 			}
+			resp := Response{At: at, Actor: s.Actor, Answer: answer}
+			s.Get("action_taken", &resp.ActionTaken)
+			s.Get("reason", &resp.Reason)
+			s.Get("comment", &resp.Comment)
+			r.History = append(r.History, resp)
 			r.Responses++
 			r.Answer, r.Actor, r.AnsweredAt = answer, s.Actor, &at
-			r.ActionTaken, r.Reason, r.Comment = "", "", ""
-			s.Get("action_taken", &r.ActionTaken)
-			s.Get("reason", &r.Reason)
-			s.Get("comment", &r.Comment)
+			r.ActionTaken, r.Reason, r.Comment = resp.ActionTaken, resp.Reason, resp.Comment
 		case ActionRemind:
 			if s.Node != c.Origin {
 				continue

@@ -1,6 +1,7 @@
 package notice_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/entraide/entraide/internal/stix/stixschema"
 	"github.com/entraide/entraide/internal/store/pgtest"
 	"github.com/entraide/entraide/internal/workflow"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 func fast() federation.Config {
@@ -296,6 +298,93 @@ func runNoticeStory(t *testing.T, db func(t testing.TB, name string) string) {
 		}
 	}
 	stixschema.Validate(t, notice.Extension.Definition())
+	// And against the schemas the extension-definitions publish.
+	c, steps, err := fr.Workflow.Load(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ownSchema(t, notice.Extension, c.Raw)
+	for _, s := range steps {
+		ownSchema(t, workflow.StepExtension, s.Raw)
+	}
+}
+
+// ownSchema checks raw against the JSON schema an extension publishes.
+func ownSchema(t *testing.T, e workflow.Extension, raw []byte) {
+	t.Helper()
+	if err := schemaCheck(t, e, raw); err != nil {
+		t.Errorf("%s does not accept the object: %v\n%s", e.SchemaURL, err, raw)
+	}
+}
+
+func schemaCheck(t *testing.T, e workflow.Extension, raw []byte) error {
+	t.Helper()
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(e.Schema))
+	if err != nil {
+		t.Fatalf("%s: %v", e.SchemaURL, err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource(e.SchemaURL, doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile(e.SchemaURL)
+	if err != nil {
+		t.Fatalf("%s: %v", e.SchemaURL, err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sch.Validate(inst)
+}
+
+// The extension-definition's id is part of the wire format: every node
+// must compute the same one.
+func TestExtensionID(t *testing.T) {
+	if got, want := notice.Extension.ID, "extension-definition--6eb6adba-8453-5af6-b049-b22bf028c018"; got != want {
+		t.Fatalf("extension id %s, want %s", got, want)
+	}
+	if notice.Extension.ID != workflow.ExtensionID(notice.Extension.SchemaURL) {
+		t.Fatal("the id is not derived from the schema URL")
+	}
+	var sch struct {
+		ID string `json:"$id"`
+	}
+	if err := json.Unmarshal(notice.Extension.Schema, &sch); err != nil || sch.ID != notice.Extension.SchemaURL {
+		t.Fatalf("schema $id %q, want %q (%v)", sch.ID, notice.Extension.SchemaURL, err)
+	}
+	// The schema refuses what a notice must not be.
+	ok := map[string]any{"type": notice.Type, "name": "n", "activity_types": []string{"availability:ddos"},
+		"indicators":       []any{map[string]any{"type": "ipv4-addr", "value": "198.51.100.7"}, map[string]any{"type": "autonomous-system", "number": 64500}},
+		"requested_action": "r", "respond_by": "2026-03-05T06:00:00.000Z", "recipient_refs": []string{"identity--5b1e2c2a-3b4e-4c7a-9a41-1d2c3b4a5e6f"}}
+	if err := schemaCheck(t, notice.Extension, mustJSON(t, ok)); err != nil {
+		t.Fatalf("a minimal notice: %v", err)
+	}
+	for name, bad := range map[string]map[string]any{
+		"no indicators": {"indicators": nil},
+		"AS with value": {"indicators": []any{map[string]any{"type": "autonomous-system", "value": "AS1"}}},
+		"unknown type":  {"indicators": []any{map[string]any{"type": "email-addr", "value": "a@b.example"}}},
+		"bad evidence":  {"evidence_refs": []string{"identity--5b1e2c2a-3b4e-4c7a-9a41-1d2c3b4a5e6f"}},
+		"no recipients": {"recipient_refs": []string{}},
+		"bad severity":  {"common_severity": 6},
+		"no request":    {"requested_action": ""},
+		"no activity":   {"activity_types": []string{}},
+	} {
+		m := map[string]any{}
+		for k, v := range ok {
+			m[k] = v
+		}
+		for k, v := range bad {
+			if v == nil {
+				delete(m, k)
+			} else {
+				m[k] = v
+			}
+		}
+		if schemaCheck(t, notice.Extension, mustJSON(t, m)) == nil {
+			t.Errorf("%s: the schema accepts it", name)
+		}
+	}
 }
 
 // The response deadline, on the fake clock: 72h by default; overdue at
