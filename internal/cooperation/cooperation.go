@@ -10,6 +10,7 @@ import (
 
 	"github.com/entraide/entraide/internal/alert"
 	"github.com/entraide/entraide/internal/assistance"
+	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/workflow"
@@ -19,6 +20,7 @@ import (
 func Kinds() []*workflow.Kind {
 	return []*workflow.Kind{
 		alert.Kind,
+		contact.Kind,
 		assistance.Kind,
 	}
 }
