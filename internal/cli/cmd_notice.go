@@ -364,6 +364,9 @@ answer is known here.`)
 			}
 			t.row(id, from, s.wf.NodeName(r.Node), status, orDash(r.Answer), firstResponseText(r, c.Open, now), finalText(r), title)
 		}
+		if first { // no recipient row this node may see: the notice still shows
+			t.row(c.ID, c.Origin.Name, "-", c.Status, "-", "-", "-", truncate(c.Title, 50))
+		}
 	}
 	return t.flush()
 }
