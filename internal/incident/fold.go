@@ -111,6 +111,7 @@ type Entry struct {
 	Task    string     `json:"task,omitempty"`    // task-add, task-done: the task's id
 	Report  string     `json:"report,omitempty"`  // nis2-sent
 	SentAt  *time.Time `json:"sent_at,omitempty"` // nis2-sent
+	SentTo  string     `json:"sent_to,omitempty"` // nis2-sent
 	Note    string     `json:"note,omitempty"`
 	// Ignored says why the step changes nothing (the engine has already
 	// left out steps from non-parties).
@@ -342,9 +343,8 @@ func (f *folder) apply(s workflow.Step) {
 		case !slices.Contains(Reports, rep) || err != nil:
 			e.Ignored = "malformed report (report or sent_at)"
 		default:
-			f.offerReport(rep, &reportRec{sentAt: at, recordedAt: s.At, step: s.ID,
-				sentTo: text(s.Props, "sent_to", maxShort), note: e.Note})
-			e.Report, e.SentAt = rep, &at
+			e.Report, e.SentAt, e.SentTo = rep, &at, text(s.Props, "sent_to", maxShort)
+			f.offerReport(rep, &reportRec{sentAt: at, recordedAt: s.At, step: s.ID, sentTo: e.SentTo, note: e.Note})
 		}
 	case ActionJoin:
 		if !origin {
