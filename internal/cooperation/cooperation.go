@@ -13,6 +13,7 @@ import (
 	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/node"
+	"github.com/entraide/entraide/internal/notice"
 	"github.com/entraide/entraide/internal/workflow"
 )
 
@@ -22,6 +23,7 @@ func Kinds() []*workflow.Kind {
 		alert.Kind,
 		contact.Kind,
 		assistance.Kind,
+		notice.Kind,
 	}
 }
 
