@@ -80,7 +80,7 @@ func Chain(c *workflow.Case, steps []workflow.Step, from, country string) (Input
 		RequestingAuthority: str("requesting_authority"),
 		Offence:             str("offence"),
 		Facts:               str("facts"),
-		StoredData:          str("stored_data"),
+		StoredData:          fmt.Sprintf("the traffic data %s holds on the transmission of the communication that %s disclosed (Art. 30); the request to %s concerned: %s", strings.Join(providers, " and "), v.TargetCountry, v.TargetCountry, str("stored_data")),
 		Relation:            strings.TrimSpace(str("relation") + "\n\n" + strings.Join(notes, "\n")),
 		Custodian:           strings.Join(providers, "; "),
 		Reason:              str("reason"),

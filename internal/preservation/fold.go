@@ -23,6 +23,7 @@ const (
 type View struct {
 	Target             string     `json:"target"`         // identity id of the requested Party's node
 	TargetCountry      string     `json:"target_country"` // ISO 3166-1 alpha-2
+	Offence            string     `json:"offence"`
 	Opened             time.Time  `json:"opened"`
 	AckBy              time.Time  `json:"ack_by"`
 	RemindDays         int        `json:"remind_days"` // the expiry reminder falls due this many days before
@@ -169,6 +170,7 @@ func fold(c *workflow.Case, steps []workflow.Step) workflow.State {
 	f := &folder{c: c, v: View{Opened: c.Created, Disclosures: []DisclosureView{}, Extensions: []ExtensionRequest{}, Warnings: []string{}}}
 	v := &f.v
 	c.Get("target_country", &v.TargetCountry)
+	c.Get("offence", &v.Offence)
 	var ackBy string
 	c.Get("ack_by", &ackBy)
 	v.AckBy, _ = time.Parse(time.RFC3339Nano, ackBy)

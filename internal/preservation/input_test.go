@@ -50,6 +50,36 @@ func TestOpenNamesTheMissingParagraph(t *testing.T) {
 	}
 }
 
+// Errors name the field, so that the command line can name its flag.
+func TestErrorsNameTheField(t *testing.T) {
+	for _, c := range []struct {
+		in    map[string]any
+		field string
+	}{
+		{with(request(), "stored_data", nil), "stored_data"},
+		{with(request(), "custodian", nil), "custodian"},
+		{with(request(), "mla_intent", false), "mla_intent"},
+		{with(request(), "target_country", "XX"), "target_country"},
+		{with(request(), "remind_before", "1y"), "remind_before"},
+	} {
+		_, err := preservation.Kind.Open(env(frID, t0), mustJSON(t, c.in))
+		var fe *preservation.FieldError
+		if !errors.As(err, &fe) || fe.Field != c.field || !errors.Is(err, workflow.ErrInput) {
+			t.Errorf("%v: want a field error on %s", err, c.field)
+		}
+	}
+	w := open(t, request())
+	_, err := w.act(eeID, time.Hour, "execute", map[string]any{"preserved_until": "30d"})
+	var fe *preservation.FieldError
+	if !errors.As(err, &fe) || fe.Field != "preserved_until" {
+		t.Errorf("execute: %v", err)
+	}
+	_, err = w.act(eeID, time.Hour, "refuse", map[string]any{"ground": "security"})
+	if !errors.As(err, &fe) || fe.Field != "explanation" {
+		t.Errorf("refuse: %v", err)
+	}
+}
+
 func TestOpenKeepsTheRequest(t *testing.T) {
 	in := with(request(), "custodian", nil, "location", "servers in Tallinn, AS 64500", "mla_intent", true, "remind_before", "14d", "ack_by", "4h")
 	d, err := preservation.Kind.Open(env(frID, t0), mustJSON(t, in))

@@ -38,6 +38,7 @@ package preservation
 import (
 	_ "embed"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -184,7 +185,7 @@ var art29 = []struct {
 	{"a", "requesting_authority", "requesting authority", "the authority seeking the preservation", 300},
 	{"b", "offence", "offence", "the offence that is the subject of the criminal investigation or proceedings", 500},
 	{"b", "facts", "summary of facts", "a brief summary of the related facts", 20000},
-	{"c", "stored_data", "stored data", "the stored computer data to be preserved", 5000},
+	{"c", "stored_data", "stored data", "the stored computer data to be preserved", 10000},
 	{"c", "relation", "relation to the offence", "how the stored data relates to the offence", 10000},
 	{"d", "custodian", "custodian", "", 1000},
 	{"d", "location", "location", "", 1000},
@@ -225,46 +226,46 @@ func open(env *workflow.Env, in json.RawMessage) (workflow.Draft, error) {
 			if f.para == "d" {
 				continue
 			}
-			return workflow.Draft{}, workflow.Inputf("Art. 29(2)(%s) %s: required (%s)", f.para, f.label, f.hint)
+			return workflow.Draft{}, onField(f.prop, workflow.Inputf("Art. 29(2)(%s) %s: required (%s)", f.para, f.label, f.hint))
 		}
 		if n := len([]rune(s)); n > f.max {
-			return workflow.Draft{}, workflow.Inputf("Art. 29(2)(%s) %s: %d characters long; at most %d", f.para, f.label, n, f.max)
+			return workflow.Draft{}, onField(f.prop, workflow.Inputf("Art. 29(2)(%s) %s: %d characters long; at most %d", f.para, f.label, n, f.max))
 		}
 		props[f.prop] = s
 	}
 	if props["custodian"] == nil && props["location"] == nil {
-		return workflow.Draft{}, workflow.Inputf("Art. 29(2)(d) custodian or location: required (any available information identifying the custodian of the stored data, such as the service provider, or the location of the computer system)")
+		return workflow.Draft{}, onField("custodian", workflow.Inputf("Art. 29(2)(d) custodian or location: required (any available information identifying the custodian of the stored data, such as the service provider, or the location of the computer system)"))
 	}
 	intent, err := mlaIntent(i.MLAIntent)
 	if err != nil {
-		return workflow.Draft{}, err
+		return workflow.Draft{}, onField("mla_intent", err)
 	}
 	props["mla_intent"] = intent
 	if strings.TrimSpace(i.TargetCountry) == "" {
-		return workflow.Draft{}, workflow.Inputf("target_country: required (the ISO 3166-1 code of the requested Party, e.g. EE)")
+		return workflow.Draft{}, onField("target_country", workflow.Inputf("target_country: required (the ISO 3166-1 code of the requested Party, e.g. EE)"))
 	}
 	cc, err := workflow.Countries([]string{i.TargetCountry})
 	if err != nil {
-		return workflow.Draft{}, err
+		return workflow.Draft{}, onField("target_country", err)
 	}
 	props["target_country"] = cc[0]
 	ackBy, err := env.Deadline("ack_by", i.AckBy, DefaultAckWithin)
 	if err != nil {
-		return workflow.Draft{}, err
+		return workflow.Draft{}, onField("ack_by", err)
 	}
 	props["ack_by"] = workflow.Timestamp(ackBy)
 	remind := DefaultRemindBefore
 	if i.RemindBefore != "" {
 		d, err := workflow.ParseDuration(i.RemindBefore)
 		if err != nil || d < 24*time.Hour || d >= MinPreservation {
-			return workflow.Draft{}, workflow.Inputf("remind_before %q: want a number of days from 1d to 59d (the preservation lasts at least 60 days)", i.RemindBefore)
+			return workflow.Draft{}, onField("remind_before", workflow.Inputf("remind_before %q: want a number of days from 1d to 59d (the preservation lasts at least 60 days)", i.RemindBefore))
 		}
 		remind = d
 	}
 	props["remind_days"] = int(remind / (24 * time.Hour))
 	refs, err := workflow.Refs(i.Refs)
 	if err != nil {
-		return workflow.Draft{}, err
+		return workflow.Draft{}, onField("refs", err)
 	}
 	if len(refs) > 0 {
 		props["object_refs"] = refs
@@ -325,6 +326,29 @@ func truncate(s string, n int) string {
 		return string(r[:n]) + "…"
 	}
 	return s
+}
+
+// FieldError is an input error about one field of the input (its JSON
+// name), so that a front end can point at its own flag or form field. It
+// wraps a workflow.ErrInput error.
+type FieldError struct {
+	Field string
+	Err   error
+}
+
+func (e *FieldError) Error() string { return e.Err.Error() }
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// onField ties an input error to a field (nil stays nil).
+func onField(field string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *FieldError
+	if errors.As(err, &fe) {
+		return err
+	}
+	return &FieldError{Field: field, Err: err}
 }
 
 // Disclosure is one Art. 30 disclosure: a service provider in another
@@ -397,7 +421,7 @@ func act(env *workflow.Env, c *workflow.Case, st *workflow.State, action string,
 	props := map[string]any{}
 	comment, err := workflow.Text("comment", i.Comment, false, 5000)
 	if err != nil {
-		return workflow.Draft{}, err
+		return workflow.Draft{}, onField("comment", err)
 	}
 	if comment != "" {
 		props["comment"] = comment
@@ -405,10 +429,10 @@ func act(env *workflow.Env, c *workflow.Case, st *workflow.State, action string,
 	reference := func(required bool) error {
 		ref, err := workflow.Text("reference", i.Reference, false, 200)
 		if err != nil {
-			return err
+			return onField("reference", err)
 		}
 		if ref == "" && required && v.Reference == "" {
-			return workflow.Inputf("%s: reference required (your file reference, which the requesting Party cites in its mutual assistance request)", action)
+			return onField("reference", workflow.Inputf("%s: reference required (your file reference, which the requesting Party cites in its mutual assistance request)", action))
 		}
 		if ref != "" {
 			props["reference"] = ref
@@ -418,10 +442,10 @@ func act(env *workflow.Env, c *workflow.Case, st *workflow.State, action string,
 	disclosures := func(required bool) error {
 		ds, err := checkDisclosures(i.Disclosures, v.TargetCountry)
 		if err != nil {
-			return err
+			return onField("disclosures", err)
 		}
 		if len(ds) == 0 && required {
-			return workflow.Inputf("disclose: at least one disclosure required (country, provider, note: the service provider in another State involved in the transmission, Art. 30)")
+			return onField("disclosures", workflow.Inputf("disclose: at least one disclosure required (country, provider, note: the service provider in another State involved in the transmission, Art. 30)"))
 		}
 		if len(ds) > 0 {
 			props["disclosures"] = ds
@@ -442,21 +466,21 @@ func act(env *workflow.Env, c *workflow.Case, st *workflow.State, action string,
 		}
 		until, err := Until(env.Now, i.PreservedUntil)
 		if err != nil {
-			return workflow.Draft{}, err
+			return workflow.Draft{}, onField("preserved_until", err)
 		}
 		if until.IsZero() {
-			return workflow.Draft{}, workflow.Inputf("%s: preserved_until required: a date at least 60 days ahead (Art. 29(7)), e.g. 90d or %s", action, env.Now.Add(90*24*time.Hour).UTC().Format(time.DateOnly))
+			return workflow.Draft{}, onField("preserved_until", workflow.Inputf("%s: preserved_until required: a date at least 60 days ahead (Art. 29(7)), e.g. 90d or %s", action, env.Now.Add(90*24*time.Hour).UTC().Format(time.DateOnly)))
 		}
 		if earliest := env.Now.Add(MinPreservation); until.Before(earliest) {
-			return workflow.Draft{}, workflow.Inputf("preserved_until %s is less than 60 days ahead: Art. 29(7) requires preservation for at least 60 days, until %s or later", stamp(until), stamp(earliest))
+			return workflow.Draft{}, onField("preserved_until", workflow.Inputf("preserved_until %s is less than 60 days ahead: Art. 29(7) requires preservation for at least 60 days, until %s or later", stamp(until), stamp(earliest)))
 		}
 		props["preserved_until"] = workflow.Timestamp(until)
 		if action == ActionPartial {
-			p, err := required("partial: preserved", i.Preserved, 5000, "what was preserved")
+			p, err := required("preserved", "partial: preserved", i.Preserved, 5000, "what was preserved")
 			if err != nil {
 				return workflow.Draft{}, err
 			}
-			np, err := required("partial: not_preserved", i.NotPreserved, 5000, "what was not preserved, and why (if all was, use execute)")
+			np, err := required("not_preserved", "partial: not_preserved", i.NotPreserved, 5000, "what was not preserved, and why (if all was, use execute)")
 			if err != nil {
 				return workflow.Draft{}, err
 			}
@@ -473,12 +497,12 @@ func act(env *workflow.Env, c *workflow.Case, st *workflow.State, action string,
 			return workflow.Draft{}, workflow.Inputf("the request was already %s on %s: it cannot be refused now", v.Answer, stamp(*v.AnsweredAt))
 		}
 		if strings.TrimSpace(i.Ground) == "" {
-			return workflow.Draft{}, workflow.Inputf("refuse: ground required: %s", groundList())
+			return workflow.Draft{}, onField("ground", workflow.Inputf("refuse: ground required: %s", groundList()))
 		}
 		if _, ok := LookupGround(i.Ground); !ok {
-			return workflow.Draft{}, workflow.Inputf("refuse: unknown ground %q: %s", i.Ground, groundList())
+			return workflow.Draft{}, onField("ground", workflow.Inputf("refuse: unknown ground %q: %s", i.Ground, groundList()))
 		}
-		ex, err := required("refuse: explanation", i.Explanation, 5000, "say why the ground applies, so that the requesting Party can answer it")
+		ex, err := required("explanation", "refuse: explanation", i.Explanation, 5000, "say why the ground applies, so that the requesting Party can answer it")
 		if err != nil {
 			return workflow.Draft{}, err
 		}
@@ -496,13 +520,13 @@ func act(env *workflow.Env, c *workflow.Case, st *workflow.State, action string,
 		}
 		until, err := Until(env.Now, i.PreservedUntil)
 		if err != nil {
-			return workflow.Draft{}, err
+			return workflow.Draft{}, onField("preserved_until", err)
 		}
 		if until.IsZero() {
-			return workflow.Draft{}, workflow.Inputf("extend: preserved_until required: the new date, after the current expiry (%s)", stamp(*v.PreservedUntil))
+			return workflow.Draft{}, onField("preserved_until", workflow.Inputf("extend: preserved_until required: the new date, after the current expiry (%s)", stamp(*v.PreservedUntil)))
 		}
 		if !until.After(*v.PreservedUntil) {
-			return workflow.Draft{}, workflow.Inputf("extend: %s is not after the current expiry (%s)", stamp(until), stamp(*v.PreservedUntil))
+			return workflow.Draft{}, onField("preserved_until", workflow.Inputf("extend: %s is not after the current expiry (%s)", stamp(until), stamp(*v.PreservedUntil)))
 		}
 		props["preserved_until"] = workflow.Timestamp(until)
 	case ActionExtendGranted:
@@ -513,18 +537,18 @@ func act(env *workflow.Env, c *workflow.Case, st *workflow.State, action string,
 		until := p.Until
 		if i.PreservedUntil != "" {
 			if until, err = Until(env.Now, i.PreservedUntil); err != nil {
-				return workflow.Draft{}, err
+				return workflow.Draft{}, onField("preserved_until", err)
 			}
 		}
 		if v.PreservedUntil != nil && !until.After(*v.PreservedUntil) {
-			return workflow.Draft{}, workflow.Inputf("extend-granted: %s is not after the current expiry (%s)", stamp(until), stamp(*v.PreservedUntil))
+			return workflow.Draft{}, onField("preserved_until", workflow.Inputf("extend-granted: %s is not after the current expiry (%s)", stamp(until), stamp(*v.PreservedUntil)))
 		}
 		props["preserved_until"] = workflow.Timestamp(until)
 	case ActionExtendDeclined:
 		if v.PendingExtension() == nil {
 			return workflow.Draft{}, workflow.Inputf("no extension is waiting for a decision")
 		}
-		ex, err := required("extend-declined: explanation", i.Explanation, 5000, "say why the extension is declined")
+		ex, err := required("explanation", "extend-declined: explanation", i.Explanation, 5000, "say why the extension is declined")
 		if err != nil {
 			return workflow.Draft{}, err
 		}
@@ -533,13 +557,13 @@ func act(env *workflow.Env, c *workflow.Case, st *workflow.State, action string,
 		if v.MLA != nil {
 			return workflow.Draft{}, workflow.Inputf("the mutual assistance request %s was already recorded on %s", v.MLA.Reference, stamp(v.MLA.At))
 		}
-		ref, err := required("mla-sent: mla_reference", i.MLAReference, 200, "the reference of the mutual assistance request sent")
+		ref, err := required("mla_reference", "mla-sent: mla_reference", i.MLAReference, 200, "the reference of the mutual assistance request sent")
 		if err != nil {
 			return workflow.Draft{}, err
 		}
 		sent, err := SentOn(env.Now, i.SentOn)
 		if err != nil {
-			return workflow.Draft{}, err
+			return workflow.Draft{}, onField("sent_on", err)
 		}
 		props["mla_reference"], props["sent_on"] = ref, workflow.Timestamp(sent)
 	case ActionWithdraw:
@@ -548,11 +572,12 @@ func act(env *workflow.Env, c *workflow.Case, st *workflow.State, action string,
 }
 
 // required checks a required free-text field, saying what it is for.
-func required(field, s string, max int, what string) (string, error) {
+func required(prop, label, s string, max int, what string) (string, error) {
 	if strings.TrimSpace(s) == "" {
-		return "", workflow.Inputf("%s required: %s", field, what)
+		return "", onField(prop, workflow.Inputf("%s required: %s", label, what))
 	}
-	return workflow.Text(field, s, true, max)
+	t, err := workflow.Text(label, s, true, max)
+	return t, onField(prop, err)
 }
 
 func groundList() string {

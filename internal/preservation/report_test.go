@@ -111,7 +111,7 @@ func TestChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	if in.TargetCountry != "LV" || in.Custodian != "Balt Relay SIA" || in.ChainedFromRef != exec.ID || in.ChainedFromCase != w.c.ID ||
-		in.Facts != request()["facts"] || in.Offence != request()["offence"] || in.RemindBefore != "10d" ||
+		in.Facts != request()["facts"] || in.StoredData != "the traffic data Balt Relay SIA holds on the transmission of the communication that EE disclosed (Art. 30); the request to EE concerned: "+request()["stored_data"].(string) || in.Offence != request()["offence"] || in.RemindBefore != "10d" ||
 		!strings.Contains(in.Relation, "the mailbox received the ransom negotiations\n\nArt. 30: on ") ||
 		!strings.Contains(in.Relation, "EE disclosed that the service provider Balt Relay SIA in LV was involved in the transmission of the communication: SMTP relay 192.0.2.7.") {
 		t.Fatalf("chained input: %+v", in)
