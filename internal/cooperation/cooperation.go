@@ -12,8 +12,10 @@ import (
 	"github.com/entraide/entraide/internal/assistance"
 	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/federation"
+	"github.com/entraide/entraide/internal/incident"
 	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/notice"
+	"github.com/entraide/entraide/internal/preservation"
 	"github.com/entraide/entraide/internal/workflow"
 )
 
@@ -21,7 +23,9 @@ import (
 func Kinds() []*workflow.Kind {
 	return []*workflow.Kind{
 		alert.Kind,
+		preservation.Kind,
 		contact.Kind,
+		incident.Kind,
 		assistance.Kind,
 		notice.Kind,
 	}
