@@ -43,7 +43,8 @@ type Timing struct {
 	Samples int            `json:"samples"`
 	Median  *time.Duration `json:"-"`
 	Max     *time.Duration `json:"-"`
-	// The same in seconds, for JSON readers (null without samples).
+	// The same in seconds to the millisecond, for JSON readers (null
+	// without samples).
 	MedianSeconds *float64 `json:"median_seconds"`
 	MaxSeconds    *float64 `json:"max_seconds"`
 }
@@ -55,7 +56,7 @@ func Summarise(ds []time.Duration) Timing {
 		return t
 	}
 	m, x := Median(ds), slices.Max(ds)
-	ms, xs := m.Seconds(), x.Seconds()
+	ms, xs := m.Round(time.Millisecond).Seconds(), x.Round(time.Millisecond).Seconds()
 	t.Median, t.Max, t.MedianSeconds, t.MaxSeconds = &m, &x, &ms, &xs
 	return t
 }
