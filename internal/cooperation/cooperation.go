@@ -16,7 +16,6 @@ import (
 	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/notice"
 	"github.com/entraide/entraide/internal/preservation"
-	"github.com/entraide/entraide/internal/preservation"
 	"github.com/entraide/entraide/internal/workflow"
 )
 
@@ -24,7 +23,6 @@ import (
 func Kinds() []*workflow.Kind {
 	return []*workflow.Kind{
 		alert.Kind,
-		preservation.Kind,
 		preservation.Kind,
 		contact.Kind,
 		incident.Kind,
