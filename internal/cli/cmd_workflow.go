@@ -240,7 +240,7 @@ func showCase(ctx context.Context, s *workflowSession, kind, id string) (*workfl
 		return nil, err
 	}
 	if v.Kind != kind {
-		return nil, fmt.Errorf("%s is a %s, not a %s: see 'entraide %s show'", id, v.Kind, kind, v.Kind)
+		return nil, fmt.Errorf("%s is a %s, not a %s: see 'entraide %s show'", id, v.Kind, kind, commandOfKind(v.Kind))
 	}
 	return v, nil
 }
@@ -271,4 +271,15 @@ func workflowStep(ctx context.Context, env Env, fs *flag.FlagSet, data, kind, id
 		return workflowErr(err)
 	}
 	return printCreated(env, s, res, asJSON, res.Object)
+}
+
+// commandOfKind is the command that runs a workflow kind.
+func commandOfKind(kind string) string {
+	switch kind {
+	case "preservation":
+		return "legal"
+	case "ping":
+		return "poc"
+	}
+	return kind
 }

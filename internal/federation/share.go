@@ -90,6 +90,7 @@ func (f *Federation) Share(ctx context.Context, req ShareRequest) (*ShareResult,
 		}
 	}
 	now := f.clk.Now()
+	ownKeys := provenance.Keys{self: f.n.Keys}
 	objs := make([]*stix.Object, len(req.Objects))
 	reds := make([][]store.Recipient, len(req.Objects))
 	for i, raw := range req.Objects {
@@ -101,9 +102,14 @@ func (f *Federation) Share(ctx context.Context, req ShareRequest) (*ShareResult,
 		if raw, reds[i], err = markRedShare(raw, red); err != nil {
 			return nil, fmt.Errorf("object %d: %w", i+1, err)
 		}
-		signed, err := provenance.Sign(raw, f.n.Signer, self, now)
-		if err != nil {
-			return nil, fmt.Errorf("object %d: %w", i+1, err)
+		// An object this node signed before, unchanged by the marking, is
+		// shared as it is: signing it again would make another version of
+		// the same (id, modified) — a conflict everywhere it already is.
+		signed := raw
+		if res, err := provenance.Verify(raw, ownKeys); err != nil || res.Signer != self {
+			if signed, err = provenance.Sign(raw, f.n.Signer, self, now); err != nil {
+				return nil, fmt.Errorf("object %d: %w", i+1, err)
+			}
 		}
 		if objs[i], err = stix.Parse(signed); err != nil {
 			return nil, fmt.Errorf("object %d: %w", i+1, err)
