@@ -211,8 +211,9 @@ func runAlertStory(t *testing.T, db func(t testing.TB, name string) string) {
 	stixschema.Validate(t, alert.Extension.Definition())
 
 	// A minimal alert (no sectors, countries or references) validates too:
-	// absent lists, never empty ones.
-	min, err := fr.Workflow.Open(ctx, "alert", "alice", mustJSON(t, map[string]any{"to": []string{"cert-de"}, "tlp": "clear", "title": "Minimal", "severity": "0"}))
+	// absent lists, never empty ones. An exercise's alert says so, and so
+	// do its steps.
+	min, err := fr.Workflow.Open(ctx, "alert", "alice", mustJSON(t, map[string]any{"to": []string{"cert-de"}, "tlp": "clear", "title": "Minimal", "severity": "0", "exercise": "cyber-europe-2026"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,6 +222,24 @@ func runAlertStory(t *testing.T, db func(t testing.TB, name string) string) {
 		t.Fatal(err)
 	}
 	stixschema.Validate(t, c.Raw)
+	fed.WaitFor("de receives the exercise alert", 10*time.Second, func() bool { return view(t, de, min.ID) != nil })
+	if v := view(t, de, min.ID); v.Exercise != "cyber-europe-2026" {
+		t.Fatalf("exercise alert on de: %q", v.Exercise)
+	}
+	st, err := de.Workflow.Act(ctx, min.ID, alert.ActionAck, "bernd", mustJSON(t, map[string]any{"answer": "not-affected"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, steps, _ = de.Workflow.Load(ctx, min.ID)
+	for _, s := range steps {
+		if s.ID == st.Object && !strings.Contains(string(s.Raw), `"x_entraide_exercise":"cyber-europe-2026"`) {
+			t.Fatalf("the exercise's step is not marked: %s", s.Raw)
+		}
+		stixschema.Validate(t, s.Raw)
+	}
+	if l, _ := de.Workflow.List(ctx, "alert", false, 0); l[0].Exercise != "cyber-europe-2026" {
+		t.Fatalf("list: %+v", l[0])
+	}
 }
 
 func TestOpenRefusesBadInput(t *testing.T) {

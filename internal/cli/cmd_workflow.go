@@ -110,7 +110,11 @@ func printSummaries(env Env, s *workflowSession, list []workflow.Summary, asJSON
 	now := s.n.Clock.Now()
 	t := newTable(env.Stdout, "ID", "FROM", "SEVERITY", "STATUS", "NEXT DEADLINE", "TITLE")
 	for _, c := range list {
-		t.row(c.ID, c.Origin.Name, severityText(c.Severity), c.Status, dueText(c.NextDue, c.Overdue, c.WaitingOn, now), truncate(c.Title, 60))
+		title := truncate(c.Title, 60)
+		if c.Exercise != "" {
+			title = "[EXERCISE] " + title
+		}
+		t.row(c.ID, c.Origin.Name, severityText(c.Severity), c.Status, dueText(c.NextDue, c.Overdue, c.WaitingOn, now), title)
 	}
 	return t.flush()
 }
@@ -169,6 +173,9 @@ func printView(env Env, s *workflowSession, v *workflow.View, asJSON bool, detai
 	}
 	now := s.n.Clock.Now()
 	w := env.Stdout
+	if v.Exercise != "" {
+		fmt.Fprintf(w, "*** EXERCISE %s — not real traffic ***\n", v.Exercise)
+	}
 	fmt.Fprintf(w, "%s  %s\n", v.ID, v.Title)
 	fmt.Fprintf(w, "  from      %s, opened %s\n", v.Origin.Name, stamp(&v.Opened))
 	if v.ReceivedAt != nil {

@@ -311,6 +311,7 @@ func (e *Engine) parties(k *Kind, c *Case, steps []Step) map[string]bool {
 // folded is the state row's JSON: what show and the API return.
 type folded struct {
 	State    State       `json:"state"`
+	Exercise string      `json:"exercise,omitempty"`
 	Parties  []string    `json:"parties"`
 	Timeline []Step      `json:"-"`
 	Events   []eventJSON `json:"timeline"`
@@ -407,7 +408,7 @@ func (e *Engine) fold(k *Kind, c *Case, steps []Step) folded {
 	if st.Deadlines == nil {
 		st.Deadlines = []Deadline{}
 	}
-	f := folded{State: st}
+	f := folded{State: st, Exercise: c.Exercise()}
 	for p := range ps {
 		f.Parties = append(f.Parties, p)
 	}
@@ -462,7 +463,16 @@ type Common struct {
 	To          []string `json:"to"`          // peers (names or identity ids)
 	Communities []string `json:"communities"` // communities: their members receive the case
 	TLP         string   `json:"tlp"`         // clear, green, amber, amber+strict
+	// Exercise names the exercise the case belongs to ("" for real
+	// traffic): the case and every step carry it (ExerciseProperty), and
+	// every view shows it.
+	Exercise string `json:"exercise"`
 }
+
+// ExerciseProperty is the custom property that marks a workflow object as
+// part of an exercise, never to be confused with real traffic: its value
+// is the exercise's name. Steps of a case carry their case's.
+const ExerciseProperty = "x_entraide_exercise"
 
 // splitCommon takes the engine's fields out of an open request.
 func splitCommon(in json.RawMessage) (Common, json.RawMessage, error) {
@@ -474,7 +484,7 @@ func splitCommon(in json.RawMessage) (Common, json.RawMessage, error) {
 		return Common{}, nil, Inputf("the request is not a JSON object: %v", err)
 	}
 	var c Common
-	for name, dst := range map[string]any{"to": &c.To, "communities": &c.Communities, "tlp": &c.TLP} {
+	for name, dst := range map[string]any{"to": &c.To, "communities": &c.Communities, "tlp": &c.TLP, "exercise": &c.Exercise} {
 		if raw, ok := m[name]; ok {
 			if err := json.Unmarshal(raw, dst); err != nil {
 				return Common{}, nil, Inputf("%s: %v", name, err)
@@ -549,6 +559,12 @@ func (e *Engine) Open(ctx context.Context, kind, actor string, in json.RawMessag
 	}
 	obj["type"], obj["spec_version"], obj["id"] = k.CaseType, "2.1", id
 	obj["created"], obj["modified"] = stix.FormatTimestamp(now), stix.FormatTimestamp(now)
+	if common.Exercise != "" {
+		if _, err := Text("exercise", common.Exercise, true, 200); err != nil {
+			return nil, err
+		}
+		obj[ExerciseProperty] = common.Exercise
+	}
 	props := map[string]any{}
 	for key, v := range d.Props {
 		props[key] = v
@@ -643,6 +659,9 @@ func (e *Engine) Act(ctx context.Context, caseID, action, actor string, in json.
 	obj["type"], obj["spec_version"], obj["id"] = StepType, "2.1", id
 	obj["created"], obj["modified"] = stix.FormatTimestamp(now), stix.FormatTimestamp(now)
 	obj["case_ref"], obj["transition"], obj["actor"] = c.ID, action, actor
+	if ex := c.Exercise(); ex != "" {
+		obj[ExerciseProperty] = ex
+	}
 	obj["extensions"] = map[string]any{StepExtension.ID: map[string]any{"extension_type": "new-sdo"}}
 	var added []string
 	if len(d.AddParties) > 0 {
@@ -725,6 +744,7 @@ type View struct {
 	Detail     json.RawMessage `json:"detail,omitempty"` // the kind's view
 	Case       json.RawMessage `json:"object"`
 	ReceivedAt *time.Time      `json:"received_at,omitempty"` // when this node received the case (a partner's)
+	Exercise   string          `json:"exercise,omitempty"`    // the exercise it belongs to; "" for real traffic
 }
 
 // PartyView is a party to a case; on the case's creator, the delivery of
@@ -778,7 +798,7 @@ func (e *Engine) Get(ctx context.Context, id string) (*View, error) {
 	}
 	now := e.Now()
 	v := &View{ID: wc.ID, Kind: wc.Kind, Origin: e.party(wc.Origin), Opened: wc.Opened, Updated: wc.Updated,
-		Title: wc.Title, Severity: wc.Severity, Status: wc.Status, Open: wc.Open, Case: c.Raw,
+		Title: wc.Title, Severity: wc.Severity, Status: wc.Status, Open: wc.Open, Case: c.Raw, Exercise: c.Exercise(),
 		WaitingOn: []PartyView{}, Parties: []PartyView{}, Deadlines: []DeadlineView{}, Timeline: []EventView{}}
 	if c.TLP.Valid() {
 		v.TLP = strings.ToLower(strings.TrimPrefix(c.TLP.String(), "TLP:"))
@@ -848,6 +868,8 @@ type Summary struct {
 	WaitingOn []PartyView `json:"waiting_on"`
 	// Detail is the kind's view (only in List, not in Due).
 	Detail json.RawMessage `json:"detail,omitempty"`
+	// Exercise is the exercise the case belongs to (only in List).
+	Exercise string `json:"exercise,omitempty"`
 }
 
 func (e *Engine) summary(wc store.WorkflowCase, now time.Time) Summary {
@@ -877,9 +899,13 @@ func (e *Engine) List(ctx context.Context, kind string, openOnly bool, limit int
 			State struct {
 				View json.RawMessage `json:"view"`
 			} `json:"state"`
+			Exercise string `json:"exercise"`
 		}
-		if json.Unmarshal(wc.State, &f) == nil && len(f.State.View) > 0 {
-			s.Detail = f.State.View
+		if json.Unmarshal(wc.State, &f) == nil {
+			if len(f.State.View) > 0 {
+				s.Detail = f.State.View
+			}
+			s.Exercise = f.Exercise
 		}
 		out = append(out, s)
 	}

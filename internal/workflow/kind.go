@@ -208,3 +208,12 @@ func DecodeStrict(in json.RawMessage, v any) error {
 	}
 	return nil
 }
+
+// Exercise is the exercise the case belongs to ("" for real traffic).
+func (c *Case) Exercise() string {
+	var ex string
+	if raw, ok := c.Top[ExerciseProperty]; ok {
+		_ = json.Unmarshal(raw, &ex)
+	}
+	return ex
+}
