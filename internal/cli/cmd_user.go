@@ -10,23 +10,25 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/store"
 	"github.com/entraide/entraide/internal/user"
 )
 
 func runUser(ctx context.Context, env Env, args []string) error {
-	return subcommands(ctx, env, args, `Usage: entraide user add|list|token|grant|revoke-token [flags]
+	return subcommands(ctx, env, args, `Usage: entraide user add|list|set-role|token|grant|revoke-token [flags]
 
-  add           add a user, with a password and collection permissions
-  list          list users and their permissions
+  add           add a user, with a password, a console role and collection permissions
+  list          list users, their roles and permissions
+  set-role      change a user's console role (admin, analyst, liaison, viewer)
   token         mint a bearer token for a user (printed once)
   grant         change a user's permissions on collections
   revoke-token  revoke a token by its id
 
 Run 'entraide user SUBCOMMAND --help' for flags.
 `, map[string]func(context.Context, Env, []string) error{
-		"add": userAdd, "list": userList, "token": userToken, "grant": userGrant, "revoke-token": userRevokeToken,
+		"add": userAdd, "list": userList, "set-role": userSetRole, "token": userToken, "grant": userGrant, "revoke-token": userRevokeToken,
 	})
 }
 
@@ -64,15 +66,26 @@ func applyPerms(ctx context.Context, st store.Store, u *store.User, read, write 
 }
 
 func userAdd(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "user add", "user add --data DIR NAME [--admin] [--read C]… [--write C]… [--password-stdin]", `
+	fs := newFlags(env, "user add", "user add --data DIR NAME [--role ROLE | --admin] [--read C]… [--write C]… [--password-stdin]", `
 Add a local user. The password is read from standard input with
 --password-stdin (first line), else generated and printed once. Passwords
-are kept as argon2id hashes. An --admin user may read and write every
-collection and manage the node; others get exactly the --read and --write
-permissions given.`)
+are kept as argon2id hashes.
+
+Every user has a role in the web console (docs/console.md):
+  admin    everything: peers, communities, audit, sharing report, users;
+           may read and write every collection (--admin is --role admin)
+  analyst  reads everything shared with the node, acts on every workflow
+  liaison  alerts, points of contact and pings, legal requests (24/7 desks)
+  viewer   reads, never acts
+--role analyst or liaison also lets the user read and write the default
+collection (where the workflows are kept, so that the JSON API agrees with
+the console), --role viewer read it. Without --role the role follows the
+permissions given: --admin admin, any --write analyst, else viewer; the
+user then gets exactly the --read and --write permissions given.`)
 	data := dataFlag(fs)
 	dbFlag(fs)
-	admin := fs.Bool("admin", false, "administrator")
+	admin := fs.Bool("admin", false, "administrator (the same as --role admin)")
+	roleFlag := fs.String("role", "", "console role: admin, analyst, liaison or viewer (default: from the permissions)")
 	read, write := permFlags(fs)
 	stdinPW := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
 	if err := parse(fs, args); err != nil {
@@ -84,6 +97,22 @@ permissions given.`)
 	name := fs.Arg(0)
 	if !validUserName(name) {
 		return usagef("user name %q: use 1–64 letters, digits, '.', '_', '-' or '@'", name)
+	}
+	role := *roleFlag
+	switch {
+	case role != "" && !store.ValidRole(role):
+		return usagef("--role %q: want one of %s", role, strings.Join(store.AllRoles, ", "))
+	case *admin && role != "" && role != store.RoleAdmin:
+		return usagef("--admin is --role admin; it cannot be combined with --role %s", role)
+	case *admin:
+		role = store.RoleAdmin
+	}
+	explicitRole := role != ""
+	if role == "" {
+		role = store.RoleViewer
+		if len(*write) > 0 {
+			role = store.RoleAnalyst
+		}
 	}
 	pw, generated := "", false
 	if *stdinPW {
@@ -113,14 +142,26 @@ permissions given.`)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	u := store.User{Name: name, PasswordHash: hash, Admin: *admin, Created: n.Clock.Now()}
+	roles, err := store.Roles(n.Store)
+	if err != nil {
+		return err
+	}
+	u := store.User{Name: name, PasswordHash: hash, Admin: role == store.RoleAdmin, Created: n.Clock.Now()}
 	if err := applyPerms(ctx, n.Store, &u, *read, *write); err != nil {
 		return err
+	}
+	if explicitRole {
+		if err := roleDefaultPerms(ctx, n.Store, &u, role); err != nil {
+			return err
+		}
 	}
 	if err := n.Store.PutUser(ctx, u); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "added user %s\n", name)
+	if err := roles.SetUserRole(ctx, name, role); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "added user %s, role %s\n", name, role)
 	if generated {
 		fmt.Fprintf(env.Stdout, "  password: %s\n  (shown once: give it to the user through a safe channel)\n", pw)
 	}
@@ -161,8 +202,17 @@ func userList(ctx context.Context, env Env, args []string) error {
 		Read       bool   `json:"read"`
 		Write      bool   `json:"write"`
 	}
+	roles, err := store.Roles(n.Store)
+	if err != nil {
+		return err
+	}
+	stored, err := roles.UserRoles(ctx)
+	if err != nil {
+		return err
+	}
 	type row struct {
 		Name        string `json:"name"`
+		Role        string `json:"role"`
 		Admin       bool   `json:"admin"`
 		Disabled    bool   `json:"disabled"`
 		Created     string `json:"created"`
@@ -170,7 +220,7 @@ func userList(ctx context.Context, env Env, args []string) error {
 	}
 	rows := []row{}
 	for _, u := range users {
-		r := row{Name: u.Name, Admin: u.Admin, Disabled: u.Disabled, Created: stix.FormatTimestamp(u.Created), Permissions: []perm{}}
+		r := row{Name: u.Name, Role: store.EffectiveRole(u, stored[u.Name]), Admin: u.Admin, Disabled: u.Disabled, Created: stix.FormatTimestamp(u.Created), Permissions: []perm{}}
 		for _, c := range sortedKeys(u.Permissions) {
 			p := u.Permissions[c]
 			r.Permissions = append(r.Permissions, perm{c, p.Read, p.Write})
@@ -182,10 +232,7 @@ func userList(ctx context.Context, env Env, args []string) error {
 	}
 	t := newTable(env.Stdout, "NAME", "ROLE", "PERMISSIONS")
 	for _, r := range rows {
-		role := "user"
-		if r.Admin {
-			role = "admin"
-		}
+		role := r.Role
 		if r.Disabled {
 			role += " (disabled)"
 		}
@@ -206,6 +253,98 @@ func userList(ctx context.Context, env Env, args []string) error {
 		t.row(r.Name, role, strings.Join(ps, " "))
 	}
 	return t.flush()
+}
+
+// roleDefaultPerms gives a user the permissions its role implies on the
+// default collection, where the workflow objects are kept: analysts and
+// liaison officers read and write it (they act on workflows through the
+// console and the JSON API alike), viewers only read it (a viewer never
+// acts, on any path). An admin's flag grants everything already.
+func roleDefaultPerms(ctx context.Context, st store.Store, u *store.User, role string) error {
+	if role == store.RoleAdmin {
+		return nil
+	}
+	def, err := resolveCollection(ctx, st, node.DefaultCollectionAlias)
+	if err != nil {
+		return err
+	}
+	if u.Permissions == nil {
+		u.Permissions = map[string]store.Permission{}
+	}
+	u.Permissions[def.ID] = store.Permission{Read: true, Write: role != store.RoleViewer}
+	return nil
+}
+
+func userSetRole(ctx context.Context, env Env, args []string) error {
+	fs := newFlags(env, "user set-role", "user set-role --data DIR NAME ROLE", `
+Change a user's role in the web console: admin, analyst, liaison or viewer
+(see 'entraide user add --help'). The change takes effect at the user's
+next request; their session stays open.
+
+admin sets the administrator flag (every collection, the node's
+management); any other role clears it. analyst and liaison also get read
+and write permission on the default collection, where the workflows are
+kept; viewer gets read permission on it and loses write, so that a viewer
+acts on no path. Permissions on other collections are left as they are
+('entraide user grant' changes them).`)
+	data := dataFlag(fs)
+	dbFlag(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("give a user NAME and a ROLE (%s)", strings.Join(store.AllRoles, ", "))
+	}
+	name, role := fs.Arg(0), fs.Arg(1)
+	if !store.ValidRole(role) {
+		return usagef("role %q: want one of %s", role, strings.Join(store.AllRoles, ", "))
+	}
+	n, err := openNode(ctx, env, fs, *data)
+	if err != nil {
+		return err
+	}
+	defer n.Close()
+	roles, err := store.Roles(n.Store)
+	if err != nil {
+		return err
+	}
+	u, err := n.Store.User(ctx, name)
+	if err != nil {
+		return fmt.Errorf("user %q: %w (see 'entraide user list')", name, err)
+	}
+	stored, err := roles.UserRole(ctx, name)
+	if err != nil {
+		return err
+	}
+	was := store.EffectiveRole(u, stored)
+	if u.Admin && role != store.RoleAdmin && !u.Disabled {
+		// Someone must still be able to manage the node.
+		users, err := n.Store.Users(ctx)
+		if err != nil {
+			return err
+		}
+		others := 0
+		for _, o := range users {
+			if o.Admin && !o.Disabled && o.Name != u.Name {
+				others++
+			}
+		}
+		if others == 0 {
+			return fmt.Errorf("user %s is the node's only administrator: make another user admin first (entraide user set-role OTHER admin)", name)
+		}
+	}
+	u.Admin = role == store.RoleAdmin
+	if err := roleDefaultPerms(ctx, n.Store, &u, role); err != nil {
+		return err
+	}
+	if err := n.Store.PutUser(ctx, u); err != nil {
+		return err
+	}
+	if err := roles.SetUserRole(ctx, name, role); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stdout, "user %s: role %s (was %s)\n", name, role, was)
+	return nil
 }
 
 func userGrant(ctx context.Context, env Env, args []string) error {

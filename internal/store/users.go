@@ -267,3 +267,115 @@ func (s *sqlStore) Tokens(ctx context.Context, user string) ([]Token, error) {
 	}
 	return ts, rows.Err()
 }
+
+// ---- Console roles (migration 0007) ----
+
+// The roles of the web console (package web decides what each may see and
+// do). A user has exactly one.
+const (
+	RoleAdmin   = "admin"   // everything, including peers, communities, audit and users
+	RoleAnalyst = "analyst" // CSIRT analysts: read everything shared with them, act on every workflow
+	RoleLiaison = "liaison" // liaison officers and 24/7 points of contact: alerts, pings, legal requests
+	RoleViewer  = "viewer"  // reads, never acts
+)
+
+// AllRoles lists the roles from the most to the least powerful.
+var AllRoles = []string{RoleAdmin, RoleAnalyst, RoleLiaison, RoleViewer}
+
+// ValidRole reports whether r is one of AllRoles.
+func ValidRole(r string) bool {
+	for _, x := range AllRoles {
+		if r == x {
+			return true
+		}
+	}
+	return false
+}
+
+// EffectiveRole is the role a user acts with: the admin flag makes an
+// admin whatever the stored role (it grants everything on the other paths
+// too); otherwise the stored role, and viewer — the least — when none was
+// ever set or the stored one is unknown.
+func EffectiveRole(u User, stored string) string {
+	switch {
+	case u.Admin:
+		return RoleAdmin
+	case ValidRole(stored) && stored != RoleAdmin:
+		return stored
+	}
+	return RoleViewer
+}
+
+// RoleStore keeps each user's console role beside the user (the users
+// table): PutUser neither sets nor clears it, so replacing a user keeps
+// its role.
+type RoleStore interface {
+	// SetUserRole records a user's role. ErrInvalid if role is not one of
+	// AllRoles; ErrNotFound if there is no such user.
+	SetUserRole(ctx context.Context, name, role string) error
+	// UserRole returns the stored role of a user: "" when none was ever
+	// set (see EffectiveRole). ErrNotFound if there is no such user.
+	UserRole(ctx context.Context, name string) (string, error)
+	// UserRoles returns the stored role of every user that has one, by name.
+	UserRoles(ctx context.Context) (map[string]string, error)
+}
+
+var _ RoleStore = (*sqlStore)(nil)
+
+// Roles returns the role storage of a store that Open returned.
+func Roles(s Store) (RoleStore, error) {
+	if w, ok := s.(sealingStore); ok {
+		s = w.Store
+	}
+	rs, ok := s.(RoleStore)
+	if !ok {
+		return nil, fmt.Errorf("store: %w: %T keeps no roles", ErrInvalid, s)
+	}
+	return rs, nil
+}
+
+func (s *sqlStore) SetUserRole(ctx context.Context, name, role string) error {
+	if !ValidRole(role) {
+		return fmt.Errorf("user %q: %w: role %q is not one of admin, analyst, liaison, viewer", name, ErrInvalid, role)
+	}
+	return s.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET role = $1 WHERE name = $2`, role, name)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("user %q: %w", name, ErrNotFound)
+		}
+		return nil
+	})
+}
+
+func (s *sqlStore) UserRole(ctx context.Context, name string) (string, error) {
+	var role string
+	err := s.db.QueryRowContext(ctx, `SELECT role FROM users WHERE name = $1`, name).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("user %q: %w", name, ErrNotFound)
+	}
+	return role, err
+}
+
+func (s *sqlStore) UserRoles(ctx context.Context) (map[string]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, role FROM users WHERE role <> ''`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var name, role string
+		if err := rows.Scan(&name, &role); err != nil {
+			return nil, err
+		}
+		out[name] = role
+	}
+	return out, rows.Err()
+}

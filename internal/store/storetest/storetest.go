@@ -872,6 +872,65 @@ func testUsers(t *testing.T, e *env) {
 	}
 	_, err = e.s.User(e.ctx, "nobody")
 	expectErr(t, "unknown user", err, store.ErrNotFound)
+	testUserRoles(t, e)
+}
+
+// testUserRoles: console roles are kept beside the users (store.RoleStore).
+func testUserRoles(t *testing.T, e *env) {
+	rs, err := store.Roles(e.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// marie and admin exist (testUsers); no role was ever set.
+	if r, err := rs.UserRole(e.ctx, "marie"); err != nil || r != "" {
+		t.Errorf("role never set: %q, %v; want \"\"", r, err)
+	}
+	if m, err := rs.UserRoles(e.ctx); err != nil || len(m) != 0 {
+		t.Errorf("UserRoles with none set: %v, %v", m, err)
+	}
+	for _, r := range store.AllRoles {
+		if err := rs.SetUserRole(e.ctx, "marie", r); err != nil {
+			t.Fatalf("SetUserRole(%s): %v", r, err)
+		}
+		if got, err := rs.UserRole(e.ctx, "marie"); err != nil || got != r {
+			t.Errorf("UserRole after setting %s: %q, %v", r, got, err)
+		}
+	}
+	if err := rs.SetUserRole(e.ctx, "marie", store.RoleLiaison); err != nil {
+		t.Fatal(err)
+	}
+	// Replacing the user keeps the role.
+	if err := e.s.PutUser(e.ctx, store.User{Name: "marie", PasswordHash: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := rs.UserRole(e.ctx, "marie"); err != nil || got != store.RoleLiaison {
+		t.Errorf("role after PutUser replaced the user: %q, %v; want liaison", got, err)
+	}
+	if m, err := rs.UserRoles(e.ctx); err != nil || len(m) != 1 || m["marie"] != store.RoleLiaison {
+		t.Errorf("UserRoles: %v, %v", m, err)
+	}
+	expectErr(t, "unknown role", rs.SetUserRole(e.ctx, "marie", "superuser"), store.ErrInvalid)
+	expectErr(t, "empty role", rs.SetUserRole(e.ctx, "marie", ""), store.ErrInvalid)
+	expectErr(t, "role of an unknown user", rs.SetUserRole(e.ctx, "nobody", store.RoleViewer), store.ErrNotFound)
+	_, err = rs.UserRole(e.ctx, "nobody")
+	expectErr(t, "role read of an unknown user", err, store.ErrNotFound)
+	if got, err := rs.UserRole(e.ctx, "marie"); err != nil || got != store.RoleLiaison {
+		t.Errorf("a refused SetUserRole changed the role: %q, %v", got, err)
+	}
+	// The role a user acts with.
+	for _, c := range []struct {
+		admin  bool
+		stored string
+		want   string
+	}{
+		{true, "", store.RoleAdmin}, {true, store.RoleViewer, store.RoleAdmin}, {false, "", store.RoleViewer},
+		{false, store.RoleAnalyst, store.RoleAnalyst}, {false, store.RoleLiaison, store.RoleLiaison},
+		{false, store.RoleAdmin, store.RoleViewer}, {false, "root", store.RoleViewer},
+	} {
+		if got := store.EffectiveRole(store.User{Admin: c.admin}, c.stored); got != c.want {
+			t.Errorf("EffectiveRole(admin=%v, %q) = %q, want %q", c.admin, c.stored, got, c.want)
+		}
+	}
 }
 
 func testTokens(t *testing.T, e *env) {
