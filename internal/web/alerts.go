@@ -1,0 +1,320 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/entraide/entraide/internal/alert"
+	"github.com/entraide/entraide/internal/stix"
+	"github.com/entraide/entraide/internal/store"
+	"github.com/entraide/entraide/internal/workflow"
+)
+
+// Alert lists read the newest alerts, at most this many (a "more" link
+// raises it up to alertListMax).
+const (
+	alertListDefault = 100
+	alertListMax     = 1000
+)
+
+// alertRow is one alert in the inbox or the sent list.
+type alertRow struct {
+	workflow.Summary
+	AckBy        time.Time
+	Acknowledged int
+	Recipients   int
+	Ours         *alert.Recipient // this node's acknowledgement, for an alert received
+	Overdue      bool
+	StatusText   string
+}
+
+type alertsData struct {
+	Box      string // inbox, sent
+	OpenOnly bool
+	Rows     []alertRow
+	Limit    int
+	More     string // the URL showing more, "" when everything is shown
+	CanAct   bool
+	Chart    *svgChart
+}
+
+// alertStatus says where an alert stands, in the person's language (the
+// engine's own status text is English).
+func alertStatus(cat *catalogue, v alert.View, open bool) string {
+	switch {
+	case v.ClosedAt != nil || !open:
+		return cat.T("alert.status.closed")
+	case v.Acknowledged == len(v.Recipients):
+		return cat.T("alert.status.acknowledged")
+	}
+	return cat.T("alert.status.awaiting", len(v.Recipients)-v.Acknowledged, len(v.Recipients))
+}
+
+func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
+	qs := r.URL.Query()
+	d := alertsData{Box: qs.Get("box"), OpenOnly: qs.Get("open") == "1", CanAct: Can(q.role, CapAlertsAct)}
+	if d.Box != "sent" {
+		d.Box = "inbox"
+	}
+	d.Limit = alertListDefault
+	if n, err := strconv.Atoi(qs.Get("limit")); err == nil && n > 0 {
+		d.Limit = min(n, alertListMax)
+	}
+	list, err := s.wf.List(r.Context(), "alert", d.OpenOnly, d.Limit)
+	if err != nil {
+		return err
+	}
+	self := s.wf.Self()
+	for _, a := range list {
+		sent := a.Origin.ID == self
+		if sent != (d.Box == "sent") {
+			continue
+		}
+		var v alert.View
+		if err := json.Unmarshal(a.Detail, &v); err != nil {
+			s.log.Warn("console: alert state does not read", "id", a.ID, "err", err)
+			continue
+		}
+		row := alertRow{Summary: a, AckBy: v.AckBy, Acknowledged: v.Acknowledged, Recipients: len(v.Recipients),
+			StatusText: alertStatus(q.c, v, a.Open)}
+		for i := range v.Recipients {
+			if v.Recipients[i].Node == self {
+				row.Ours = &v.Recipients[i]
+			}
+		}
+		row.Overdue = a.Open && v.AckBy.Before(q.now) && (sent && v.Acknowledged < len(v.Recipients) || !sent && row.Ours != nil && row.Ours.AcknowledgedAt == nil)
+		d.Rows = append(d.Rows, row)
+	}
+	if len(list) == d.Limit && d.Limit < alertListMax {
+		u := url.Values{"box": {d.Box}, "limit": {strconv.Itoa(min(d.Limit*4, alertListMax))}}
+		if d.OpenOnly {
+			u.Set("open", "1")
+		}
+		d.More = Prefix + "alerts?" + u.Encode()
+	}
+	d.Chart = alertsOverTime(q.c, list, self, q.now)
+	v := s.newView(r, q, q.c, "alerts")
+	v.Title = q.c.T("alerts.title")
+	v.Data = d
+	s.render(w, http.StatusOK, v)
+	return nil
+}
+
+// alertDetailData is one alert with its recipients and what this person
+// may do with it.
+type alertDetailData struct {
+	*workflow.View
+	Alert      alert.View
+	Rows       []recipientRow
+	StatusText string
+	Sent       bool // this node sent it
+	Ours       *alert.Recipient
+	CanAck     bool
+	CanClose   bool
+	Answers    []string
+	Form       ackForm
+	FormError  string
+}
+
+type recipientRow struct {
+	alert.Recipient
+	Name        string
+	DeliveredAt *time.Time // known to the sender only
+	Attempts    int
+	LastError   string
+	Overdue     bool
+}
+
+type ackForm struct{ Answer, Comment string }
+
+func (s *Server) alertDetail(w http.ResponseWriter, r *http.Request, q *req) error {
+	return s.showAlert(w, r, q, r.PathValue("id"), http.StatusOK, ackForm{}, "")
+}
+
+func (s *Server) showAlert(w http.ResponseWriter, r *http.Request, q *req, id string, status int, form ackForm, formErr string) error {
+	if _, err := stix.ParseID(id); err != nil {
+		return notFound()
+	}
+	vw, err := s.wf.Get(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if vw.Kind != "alert" {
+		http.Redirect(w, r, Prefix+"cases/"+url.PathEscape(id), http.StatusSeeOther)
+		return nil
+	}
+	d := alertDetailData{View: vw, Answers: alert.Answers, Form: form, FormError: formErr}
+	if err := json.Unmarshal(vw.Detail, &d.Alert); err != nil {
+		return err
+	}
+	self := s.wf.Self()
+	d.Sent = vw.Origin.ID == self
+	delivered := map[string]workflow.PartyView{}
+	for _, p := range vw.Parties {
+		delivered[p.ID] = p
+	}
+	for i, rc := range d.Alert.Recipients {
+		row := recipientRow{Recipient: rc, Name: s.wf.NodeName(rc.Node),
+			Overdue: vw.Open && rc.AcknowledgedAt == nil && d.Alert.AckBy.Before(q.now)}
+		if p, ok := delivered[rc.Node]; ok && d.Sent {
+			row.DeliveredAt, row.Attempts, row.LastError = p.DeliveredAt, p.Attempts, p.LastError
+		}
+		if rc.Node == self {
+			d.Ours = &d.Alert.Recipients[i]
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	d.StatusText = alertStatus(q.c, d.Alert, vw.Open)
+	act := Can(q.role, CapAlertsAct) && vw.Open
+	d.CanAck = act && !d.Sent && d.Ours != nil
+	d.CanClose = act && d.Sent
+	v := s.newView(r, q, q.c, "alert")
+	v.Title = vw.Title
+	v.Section = "alerts"
+	v.Data = d
+	s.render(w, status, v)
+	return nil
+}
+
+// alertAck acknowledges an alert received, as the logged-in person.
+func (s *Server) alertAck(w http.ResponseWriter, r *http.Request, q *req) error {
+	id := r.PathValue("id")
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	f := ackForm{Answer: r.PostFormValue("answer"), Comment: strings.TrimSpace(r.PostFormValue("comment"))}
+	in, err := json.Marshal(alert.AckInput{Answer: f.Answer, Comment: f.Comment})
+	if err != nil {
+		return err
+	}
+	if _, err := s.wf.Act(r.Context(), id, alert.ActionAck, q.u.Name, in); err != nil {
+		if errors.Is(err, workflow.ErrInput) || errors.Is(err, workflow.ErrNotParty) {
+			pe := classify(err)
+			return s.showAlert(w, r, q, id, pe.status, f, pe.detail)
+		}
+		return err
+	}
+	s.log.Info("console: alert acknowledged", "user", q.u.Name, "id", id, "answer", f.Answer)
+	http.Redirect(w, r, Prefix+"alerts/"+url.PathEscape(id)+"?done=ack", http.StatusSeeOther)
+	return nil
+}
+
+// alertClose closes an alert this node sent.
+func (s *Server) alertClose(w http.ResponseWriter, r *http.Request, q *req) error {
+	id := r.PathValue("id")
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	comment := strings.TrimSpace(r.PostFormValue("comment"))
+	in, err := json.Marshal(alert.AckInput{Comment: comment})
+	if err != nil {
+		return err
+	}
+	if _, err := s.wf.Act(r.Context(), id, alert.ActionClose, q.u.Name, in); err != nil {
+		if errors.Is(err, workflow.ErrInput) || errors.Is(err, workflow.ErrNotParty) {
+			pe := classify(err)
+			return s.showAlert(w, r, q, id, pe.status, ackForm{}, pe.detail)
+		}
+		return err
+	}
+	s.log.Info("console: alert closed", "user", q.u.Name, "id", id)
+	http.Redirect(w, r, Prefix+"alerts/"+url.PathEscape(id)+"?done=close", http.StatusSeeOther)
+	return nil
+}
+
+// sendForm is the form of a new alert, kept as typed when it comes back
+// with an error.
+type sendForm struct {
+	Title, Description, Severity, National, Sectors, Countries, Refs, AckBy, TLP, Exercise string
+	To, Communities                                                                      []string
+}
+
+type sendData struct {
+	Form        sendForm
+	Error       string
+	Peers       []store.Peer
+	Communities []store.Community
+	Levels      []int
+	TLPs        []string
+}
+
+func (s *Server) alertNew(w http.ResponseWriter, r *http.Request, q *req) error {
+	return s.showSendForm(w, r, q, http.StatusOK, sendForm{AckBy: "24h", TLP: "amber", Severity: "2"}, "")
+}
+
+func (s *Server) showSendForm(w http.ResponseWriter, r *http.Request, q *req, status int, f sendForm, msg string) error {
+	peers, err := s.st.Peers(r.Context())
+	if err != nil {
+		return err
+	}
+	comms, err := s.st.Communities(r.Context())
+	if err != nil {
+		return err
+	}
+	v := s.newView(r, q, q.c, "alert_new")
+	v.Title = q.c.T("alertnew.title")
+	v.Section = "alerts"
+	v.Data = sendData{Form: f, Error: msg, Peers: peers, Communities: comms, Levels: []int{0, 1, 2, 3, 4, 5},
+		TLPs: []string{"clear", "green", "amber", "amber+strict"}}
+	s.render(w, status, v)
+	return nil
+}
+
+// words splits a list typed as "energy, health" or "FR EE".
+func words(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ';' || r == ' ' || r == '\n' || r == '\r' || r == '\t' })
+}
+
+// alertSend opens an alert with what the form says, as the logged-in
+// person; a mistake comes back to the form with the engine's words.
+func (s *Server) alertSend(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	pf := r.PostForm
+	f := sendForm{Title: strings.TrimSpace(pf.Get("title")), Description: strings.TrimSpace(pf.Get("description")),
+		Severity: pf.Get("severity"), National: strings.TrimSpace(pf.Get("national_severity")), Sectors: pf.Get("sectors"),
+		Countries: pf.Get("countries"), Refs: pf.Get("refs"), AckBy: strings.TrimSpace(pf.Get("ack_by")), TLP: pf.Get("tlp"),
+		Exercise: strings.TrimSpace(pf.Get("exercise")), To: pf["to"], Communities: pf["communities"]}
+	in := map[string]any{"title": f.Title, "tlp": f.TLP}
+	set := func(k, v string) {
+		if v != "" {
+			in[k] = v
+		}
+	}
+	set("description", f.Description)
+	set("severity", f.Severity)
+	set("national_severity", f.National)
+	set("ack_by", f.AckBy)
+	set("exercise", f.Exercise)
+	for k, v := range map[string][]string{"sectors": words(f.Sectors), "countries": words(strings.ToUpper(f.Countries)),
+		"refs": words(f.Refs), "to": f.To, "communities": f.Communities} {
+		if len(v) > 0 {
+			in[k] = v
+		}
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	res, err := s.wf.Open(r.Context(), "alert", q.u.Name, body)
+	if err != nil {
+		if errors.Is(err, workflow.ErrInput) || errors.Is(err, workflow.ErrNotParty) {
+			pe := classify(err)
+			return s.showSendForm(w, r, q, pe.status, f, pe.detail)
+		}
+		return err
+	}
+	s.log.Info("console: alert sent", "user", q.u.Name, "id", res.ID, "queued", res.Queued, "refused", len(res.Refused))
+	done := "sent"
+	if len(res.Refused) > 0 {
+		done = "sentrefused"
+	}
+	http.Redirect(w, r, Prefix+"alerts/"+url.PathEscape(res.ID)+"?done="+done, http.StatusSeeOther)
+	return nil
+}

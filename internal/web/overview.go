@@ -1,0 +1,214 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/entraide/entraide/internal/alert"
+	"github.com/entraide/entraide/internal/federation"
+	"github.com/entraide/entraide/internal/store"
+	"github.com/entraide/entraide/internal/workflow"
+)
+
+// Bounds of the overview: it reads at most this much, whatever the size of
+// the node, and says when there is more.
+const (
+	overviewDue       = 30  // deadlines shown
+	overviewAlertScan = 300 // open alerts read to find those awaiting our acknowledgement
+	overviewAlerts    = 15  // of which shown
+	overviewIncidents = 500 // open incidents counted by severity
+)
+
+// dueItem is one deadline on the overview.
+type dueItem struct {
+	workflow.Summary
+	What     string // the deadline's name in the kind ("acknowledge", "early warning"), "" if unknown
+	Ours     bool   // this node is one of those it waits on
+	Exercise string
+}
+
+// pendingAlert is an alert received that this node has not acknowledged.
+type pendingAlert struct {
+	workflow.Summary
+	AckBy   time.Time
+	Overdue bool
+}
+
+type sevCount struct {
+	Level int
+	Count int
+}
+
+type overviewData struct {
+	Due          []dueItem
+	DueMore      bool
+	Overdue      int
+	Alerts       []pendingAlert
+	AlertsMore   bool
+	AlertsTotal  int
+	Incidents    []sevCount // open incidents per common level, 5 to 0 then none (-1)
+	IncidentsAll int
+	IncidentsCap bool // at least overviewIncidents: the counts are of the newest ones
+	Peers        []federation.PeerStatus
+	PeersUp      int
+	QueuePending int
+	QueueFailed  int
+	Forks        int
+	PeersErr     bool
+	Chart        *svgChart
+	CanIncidents bool
+}
+
+// overview is what needs a person now: deadlines (overdue first, then the
+// soonest), alerts received and not yet acknowledged, open incidents by
+// severity, and the federation's health.
+func (s *Server) overview(w http.ResponseWriter, r *http.Request, q *req) error {
+	ctx := r.Context()
+	d := overviewData{CanIncidents: Can(q.role, CapIncidents)}
+	due, err := s.wf.Due(ctx, overviewDue+1)
+	if err != nil {
+		return err
+	}
+	if len(due) > overviewDue {
+		due, d.DueMore = due[:overviewDue], true
+	}
+	extras := s.caseExtras(ctx, due)
+	self := s.wf.Self()
+	for _, sm := range due {
+		if !canSeeKind(q.role, sm.Kind) {
+			continue
+		}
+		it := dueItem{Summary: sm, What: extras[sm.ID].what, Exercise: extras[sm.ID].exercise}
+		for _, p := range sm.WaitingOn {
+			it.Ours = it.Ours || p.ID == self
+		}
+		if sm.Overdue {
+			d.Overdue++
+		}
+		d.Due = append(d.Due, it)
+	}
+
+	if Can(q.role, CapAlerts) {
+		alerts, err := s.wf.List(ctx, "alert", true, overviewAlertScan)
+		if err != nil {
+			return err
+		}
+		for _, a := range alerts {
+			if a.Origin.ID == self {
+				continue
+			}
+			var v alert.View
+			if json.Unmarshal(a.Detail, &v) != nil {
+				continue
+			}
+			for _, rc := range v.Recipients {
+				if rc.Node == self && rc.AcknowledgedAt == nil {
+					d.AlertsTotal++
+					if len(d.Alerts) < overviewAlerts {
+						d.Alerts = append(d.Alerts, pendingAlert{Summary: a, AckBy: v.AckBy, Overdue: v.AckBy.Before(q.now)})
+					}
+				}
+			}
+		}
+		d.AlertsMore = len(alerts) == overviewAlertScan
+		// The most urgent first.
+		sort.SliceStable(d.Alerts, func(i, j int) bool { return d.Alerts[i].AckBy.Before(d.Alerts[j].AckBy) })
+	}
+
+	if d.CanIncidents {
+		inc, err := s.wf.List(ctx, "incident", true, overviewIncidents)
+		if err != nil {
+			return err
+		}
+		counts := map[int]int{}
+		for _, i := range inc {
+			lv := i.Severity
+			if lv < 0 || lv > 5 {
+				lv = -1
+			}
+			counts[lv]++
+		}
+		for lv := 5; lv >= -1; lv-- {
+			d.Incidents = append(d.Incidents, sevCount{Level: lv, Count: counts[lv]})
+		}
+		d.IncidentsAll, d.IncidentsCap = len(inc), len(inc) == overviewIncidents
+		d.Chart = severityChart(q.c, d.Incidents)
+	}
+
+	peers, err := s.fed.Status(ctx)
+	if err != nil {
+		s.log.Warn("console: federation status", "err", err)
+		d.PeersErr = true
+	}
+	for _, p := range peers {
+		if p.Reachable {
+			d.PeersUp++
+		}
+		d.QueuePending += p.Queue.Pending
+		d.QueueFailed += p.Queue.Failed
+		d.Forks += p.Forks
+	}
+	// Down first, then by name: what is wrong comes first.
+	slices.SortStableFunc(peers, func(a, b federation.PeerStatus) int {
+		if a.Reachable != b.Reachable {
+			if !a.Reachable {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	d.Peers = peers
+
+	v := s.newView(r, q, q.c, "overview")
+	v.Title = q.c.T("overview.title")
+	v.Data = d
+	s.render(w, http.StatusOK, v)
+	return nil
+}
+
+// extra is what the overview shows of a case beyond its summary.
+type extra struct {
+	what     string
+	exercise string
+}
+
+// caseExtras reads, for a bounded list of cases, the exercise each
+// belongs to and the name of its next deadline, from the folded states
+// (one indexed read per case). A case that cannot be read is shown
+// without them.
+func (s *Server) caseExtras(ctx context.Context, cases []workflow.Summary) map[string]extra {
+	out := map[string]extra{}
+	ws, err := store.Workflows(s.st)
+	if err != nil {
+		return out
+	}
+	for _, c := range cases {
+		wc, err := ws.WorkflowCase(ctx, c.ID)
+		if err != nil {
+			continue
+		}
+		var f struct {
+			State struct {
+				Deadlines []workflow.Deadline `json:"deadlines"`
+			} `json:"state"`
+			Exercise string `json:"exercise"`
+		}
+		if json.Unmarshal(wc.State, &f) != nil {
+			continue
+		}
+		e := extra{exercise: f.Exercise}
+		for _, dl := range f.State.Deadlines {
+			if dl.DoneAt == nil && c.NextDue != nil && dl.Due.Equal(*c.NextDue) {
+				e.what = dl.What
+				break
+			}
+		}
+		out[c.ID] = e
+	}
+	return out
+}
