@@ -231,7 +231,7 @@ func (s *Server) alertClose(w http.ResponseWriter, r *http.Request, q *req) erro
 // with an error.
 type sendForm struct {
 	Title, Description, Severity, National, Sectors, Countries, Refs, AckBy, TLP, Exercise string
-	To, Communities                                                                      []string
+	To, Communities                                                                        []string
 }
 
 type sendData struct {

@@ -41,14 +41,14 @@ type session struct {
 // a restart of `entraide serve` logs everyone out, and replicas behind a
 // load balancer need it to keep a person on one replica.
 type sessions struct {
-	clk      clock.Clock
-	idle     time.Duration
-	maxAge   time.Duration
-	mu       sync.Mutex
-	byKey    map[[32]byte]*session
-	byUser   map[string][]*session // oldest first
-	order    [][32]byte            // creation order, for eviction; compacted lazily
-	swept time.Time
+	clk    clock.Clock
+	idle   time.Duration
+	maxAge time.Duration
+	mu     sync.Mutex
+	byKey  map[[32]byte]*session
+	byUser map[string][]*session // oldest first
+	order  [][32]byte            // creation order, for eviction; compacted lazily
+	swept  time.Time
 }
 
 func newSessions(clk clock.Clock, idle, maxAge time.Duration) *sessions {
