@@ -320,11 +320,7 @@ func legalCase(ctx context.Context, s *workflowSession, id string) (*workflow.Vi
 		return nil, err
 	}
 	if v.Kind != preservation.KindName {
-		cmd := map[string]string{"assistance": "assist", "contact": "poc"}[v.Kind]
-		if cmd == "" {
-			cmd = v.Kind
-		}
-		return nil, fmt.Errorf("%s is a %s, not a preservation request: see 'entraide %s show'", id, v.Kind, cmd)
+		return nil, fmt.Errorf("%s is a %s, not a preservation request: see 'entraide %s show'", id, v.Kind, commandOfKind(v.Kind))
 	}
 	return v, nil
 }

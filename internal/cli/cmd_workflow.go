@@ -202,7 +202,11 @@ func printView(env Env, s *workflowSession, v *workflow.View, asJSON bool, detai
 			if p.ID == s.wf.Self() {
 				continue
 			}
-			t.row(p.Name, stamp(p.DeliveredAt), fmt.Sprint(p.Attempts), truncate(p.LastError, 50))
+			lastErr := p.LastError
+			if p.DeliveredAt != nil {
+				lastErr = "" // an earlier attempt's error, overtaken by the delivery
+			}
+			t.row(p.Name, stamp(p.DeliveredAt), fmt.Sprint(p.Attempts), truncate(lastErr, 50))
 		}
 		t.flush()
 	}
@@ -220,13 +224,21 @@ func printView(env Env, s *workflowSession, v *workflow.View, asJSON bool, detai
 	}
 	if len(v.Timeline) > 0 {
 		fmt.Fprintln(w)
-		t := newTable(w, "WHEN", "NODE", "WHO", "ACTION", "")
+		ignored := false
 		for _, e := range v.Timeline {
-			note := ""
-			if e.Ignored != "" {
-				note = "ignored: " + e.Ignored
+			ignored = ignored || e.Ignored != ""
+		}
+		cols := []string{"WHEN", "NODE", "WHO", "ACTION"}
+		if ignored {
+			cols = append(cols, "IGNORED")
+		}
+		t := newTable(w, cols...)
+		for _, e := range v.Timeline {
+			cells := []string{stamp(&e.At), e.Node.Name, e.Actor, e.Action}
+			if ignored {
+				cells = append(cells, e.Ignored)
 			}
-			t.row(stamp(&e.At), e.Node.Name, e.Actor, e.Action, note)
+			t.row(cells...)
 		}
 		t.flush()
 	}

@@ -516,7 +516,7 @@ func (e *Engine) Open(ctx context.Context, kind, actor string, in json.RawMessag
 		return nil, Inputf("tlp: %v", err)
 	}
 	if tlp == stix.TLPRed {
-		return nil, Inputf("a %s cannot be TLP:RED (it must reach nodes, not named people): share the sensitive details as a separate TLP:RED object and reference it", kind)
+		return nil, Inputf("the objects of the %s workflow cannot be TLP:RED (they must reach nodes, not named people): share the sensitive details as a separate TLP:RED object and reference it", kind)
 	}
 	d, err := k.Open(e.env(actor), rest)
 	if err != nil {
