@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/store"
 	"github.com/entraide/entraide/internal/taxii"
+	"github.com/entraide/entraide/internal/web"
 )
 
 // shutdownGrace bounds how long serve waits for requests in flight on SIGINT/SIGTERM.
@@ -33,6 +35,11 @@ and every other kind: list, read, open, act) at https://ADDR/entraide/v1/,
 with the same logins: users who may read the default collection read the
 cases, users who may write it (or admins) open cases and act, and the signed
 objects name them as the actor. See docs/api.md.
+
+The web console is at https://ADDR/console/ (https://ADDR/ leads a browser
+there): the node's users log in with their password and work by role —
+admin, analyst, liaison or viewer (entraide user set-role). See
+docs/console.md.
 
 With --fed-listen, also serve the federation: TAXII 2.1 over mutual TLS 1.3
 for pinned peers only (their pushes are verified, policy-checked and
@@ -93,9 +100,25 @@ requests in flight finish (up to 20 s) and closes the database.`)
 	if err != nil {
 		return err
 	}
+	console, err := web.New(web.Options{Engine: wf, Federation: fed, Store: n.Store, Clock: n.Clock, Log: log,
+		Node: web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country}})
+	if err != nil {
+		return err
+	}
+	taxiiHandler := srv.Handler()
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix, wfAPI.Handler())
-	mux.Handle("/", srv.Handler())
+	mux.Handle(web.Prefix, console.Handler())
+	// A browser at the root goes to the console; TAXII clients (which do
+	// not ask for HTML) get TAXII's answer as before.
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if wantsHTML(r) {
+			http.Redirect(w, r, web.Prefix, http.StatusFound)
+			return
+		}
+		taxiiHandler.ServeHTTP(w, r)
+	})
+	mux.Handle("/", taxiiHandler)
 	hs := &http.Server{
 		Handler:           mux,
 		TLSConfig:         tlsCfg,
@@ -112,6 +135,7 @@ requests in flight finish (up to 20 s) and closes the database.`)
 	}
 	log.Info("serving TAXII 2.1", "url", "https://"+ln.Addr().String()+"/taxii2/", "db", dbKind(cfg.DB))
 	log.Info("serving the workflow API", "url", "https://"+ln.Addr().String()+api.Prefix, "kinds", wf.Kinds())
+	log.Info("serving the web console", "url", "https://"+ln.Addr().String()+web.Prefix)
 	errc := make(chan error, 2)
 	go func() { errc <- hs.ServeTLS(ln, "", "") }()
 	var fedDone sync.WaitGroup
@@ -149,6 +173,20 @@ requests in flight finish (up to 20 s) and closes the database.`)
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// wantsHTML reports whether a request's Accept header asks for HTML
+// (browsers do; TAXII clients ask for TAXII's media types).
+func wantsHTML(r *http.Request) bool {
+	for _, v := range r.Header.Values("Accept") {
+		for _, part := range strings.Split(v, ",") {
+			mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if strings.EqualFold(strings.TrimSpace(mt), "text/html") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func dbKind(url string) string {
