@@ -220,8 +220,9 @@ func TestRolesEnforced(t *testing.T) {
 		{"POST", "/console/alerts", web.CapAlertsAct},
 		{"POST", "/console/alerts/" + id + "/ack", web.CapAlertsAct},
 		{"POST", "/console/alerts/" + id + "/close", web.CapAlertsAct},
+		{"GET", "/console/intel", web.CapIntel},
 	}
-	navCaps := map[string]web.Cap{"overview": web.CapOverview, "alerts": web.CapAlerts}
+	navCaps := map[string]web.Cap{"overview": web.CapOverview, "alerts": web.CapAlerts, "intel": web.CapIntel}
 	for _, role := range store.AllRoles {
 		b := p.de.b()
 		b.login(role)
@@ -343,7 +344,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 	checkStrict(t, "redirect to login", b.get("/console/"))
 	b.login("admin")
 	for _, path := range []string{"/console/", "/console/alerts", "/console/alerts?box=sent", "/console/alerts/" + id,
-		"/console/alerts/new", "/console/cases/" + id, "/console/nothing-here", "/console/alerts/x-entraide-alert--00000000-0000-4000-8000-000000000000"} {
+		"/console/alerts/new", "/console/cases/" + id, "/console/intel", "/console/intel?q=x&type=indicator", "/console/nothing-here", "/console/alerts/x-entraide-alert--00000000-0000-4000-8000-000000000000"} {
 		pg := b.get(path)
 		checkStrict(t, path, pg)
 		if pg.status == 200 && !strings.Contains(pg.header.Get("Cache-Control"), "no-store") {

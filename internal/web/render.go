@@ -98,6 +98,7 @@ var nav = []struct {
 }{
 	{"overview", "nav.overview", Prefix, CapOverview},
 	{"alerts", "nav.alerts", Prefix + "alerts", CapAlerts},
+	{"intel", "nav.intel", Prefix + "intel", CapIntel},
 }
 
 func (s *Server) newView(r *http.Request, q *req, cat *catalogue, page string) *view {

@@ -207,6 +207,8 @@ func (s *Server) routes() []route {
 		{"POST " + p + "/alerts/{id}/ack", CapAlertsAct, s.alertAck},
 		{"POST " + p + "/alerts/{id}/close", CapAlertsAct, s.alertClose},
 		{"GET " + p + "/cases/{id}", CapOverview, s.caseDetail},
+		{"GET " + p + "/intel", CapIntel, s.intel},
+		{"GET " + p + "/intel/{coll}/{id}", CapIntel, s.intelObject},
 	}
 }
 
