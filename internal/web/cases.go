@@ -15,6 +15,8 @@ import (
 type caseData struct {
 	*workflow.View
 	DetailJSON string
+	FormError  string
+	FormAction string
 }
 
 // caseDetail shows a case of any kind the role may see; kinds with their
@@ -31,11 +33,15 @@ func (s *Server) caseDetail(w http.ResponseWriter, r *http.Request, q *req) erro
 	if !canSeeKind(q.role, vw.Kind) {
 		return &pageError{status: http.StatusForbidden, key: "error.forbidden"}
 	}
-	if vw.Kind == "alert" {
-		http.Redirect(w, r, Prefix+"alerts/"+url.PathEscape(id), http.StatusSeeOther)
+	if href := caseHref(vw.Kind, id); href != Prefix+"cases/"+url.PathEscape(id) {
+		http.Redirect(w, r, href, http.StatusSeeOther)
 		return nil
 	}
-	d := caseData{View: vw}
+	return s.renderCase(w, r, q, vw, http.StatusOK, "", "")
+}
+
+func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, q *req, vw *workflow.View, status int, action, msg string) error {
+	d := caseData{View: vw, FormError: msg, FormAction: action}
 	if len(vw.Detail) > 0 {
 		var b bytes.Buffer
 		if json.Indent(&b, vw.Detail, "", "  ") == nil {
@@ -46,7 +52,7 @@ func (s *Server) caseDetail(w http.ResponseWriter, r *http.Request, q *req) erro
 	v.Title = vw.Title
 	v.Section = sectionOfKind(vw.Kind)
 	v.Data = d
-	s.render(w, http.StatusOK, v)
+	s.render(w, status, v)
 	return nil
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/entraide/entraide/internal/alert"
 	"github.com/entraide/entraide/internal/cooperation"
+	"github.com/entraide/entraide/internal/incident"
 	"github.com/entraide/entraide/internal/store"
 )
 
@@ -127,6 +128,12 @@ func usedKeys(t *testing.T) map[string]string {
 	for _, l := range []string{"baseline", "low", "medium", "high", "severe", "emergency"} {
 		keys["severity."+l] = "levels"
 	}
+	for _, p := range incident.Statuses {
+		keys["phase."+p] = "incident statuses"
+	}
+	for _, r := range incident.Reports {
+		keys["report."+r] = "NIS2 reports"
+	}
 	for m := 1; m <= 12; m++ {
 		keys["month."+strconv.Itoa(m)] = "dates"
 	}
@@ -137,7 +144,7 @@ func usedKeys(t *testing.T) map[string]string {
 }
 
 // flashes are the done= values the handlers redirect with.
-var flashes = []string{"ack", "close", "sent", "sentrefused", "logout"}
+var flashes = []string{"ack", "close", "sent", "sentrefused", "logout", "acted"}
 
 // deadlineNames are the deadline names the kinds write (workflow.Deadline.What)
 // that the console translates; a new one shows in English until added.

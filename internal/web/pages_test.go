@@ -221,8 +221,9 @@ func TestRolesEnforced(t *testing.T) {
 		{"POST", "/console/alerts/" + id + "/ack", web.CapAlertsAct},
 		{"POST", "/console/alerts/" + id + "/close", web.CapAlertsAct},
 		{"GET", "/console/intel", web.CapIntel},
+		{"GET", "/console/incidents", web.CapIncidents},
 	}
-	navCaps := map[string]web.Cap{"overview": web.CapOverview, "alerts": web.CapAlerts, "intel": web.CapIntel}
+	navCaps := map[string]web.Cap{"overview": web.CapOverview, "alerts": web.CapAlerts, "intel": web.CapIntel, "incidents": web.CapIncidents}
 	for _, role := range store.AllRoles {
 		b := p.de.b()
 		b.login(role)
@@ -344,7 +345,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 	checkStrict(t, "redirect to login", b.get("/console/"))
 	b.login("admin")
 	for _, path := range []string{"/console/", "/console/alerts", "/console/alerts?box=sent", "/console/alerts/" + id,
-		"/console/alerts/new", "/console/cases/" + id, "/console/intel", "/console/intel?q=x&type=indicator", "/console/nothing-here", "/console/alerts/x-entraide-alert--00000000-0000-4000-8000-000000000000"} {
+		"/console/alerts/new", "/console/cases/" + id, "/console/intel", "/console/intel?q=x&type=indicator", "/console/incidents", "/console/incidents?all=1", "/console/nothing-here", "/console/alerts/x-entraide-alert--00000000-0000-4000-8000-000000000000"} {
 		pg := b.get(path)
 		checkStrict(t, path, pg)
 		if pg.status == 200 && !strings.Contains(pg.header.Get("Cache-Control"), "no-store") {

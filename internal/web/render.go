@@ -98,6 +98,7 @@ var nav = []struct {
 }{
 	{"overview", "nav.overview", Prefix, CapOverview},
 	{"alerts", "nav.alerts", Prefix + "alerts", CapAlerts},
+	{"incidents", "nav.incidents", Prefix + "incidents", CapIncidents},
 	{"intel", "nav.intel", Prefix + "intel", CapIntel},
 }
 
@@ -251,29 +252,37 @@ func (s *Server) funcs(cat *catalogue) template.FuncMap {
 			}
 			return sevLabel{Class: "sev-" + l.String(), Text: cat.T("severity." + l.String()), Level: level}
 		},
-		"kind":   func(k string) string { return kindName(cat, k) },
-		"role":   func(r string) string { return cat.T("role." + r) },
-		"answer": func(a string) string { return answerName(cat, a) },
-		"casehref": func(kind, id string) string {
-			if kind == "alert" {
-				return Prefix + "alerts/" + id
-			}
-			return Prefix + "cases/" + id
-		},
-		"can":   Can,
-		"canon": func(role string, c string) bool { return Can(role, Cap(c)) },
-		"pfx":   func() string { return Prefix },
-		"at":    at,
-		"what":  func(w string) string { return whatName(cat, w) },
+		"kind":     func(k string) string { return kindName(cat, k) },
+		"role":     func(r string) string { return cat.T("role." + r) },
+		"answer":   func(a string) string { return answerName(cat, a) },
+		"casehref": caseHref,
+		"can":      Can,
+		"canon":    func(role string, c string) bool { return Can(role, Cap(c)) },
+		"pfx":      func() string { return Prefix },
+		"at":       at,
+		"what":     func(w string) string { return whatName(cat, w) },
 		"action": func(a string) string {
 			if cat.Has("action." + a) {
 				return cat.T("action." + a)
 			}
 			return a
 		},
-		"national": func(raw json.RawMessage) string {
+		"national": func(v any) string {
 			var n severity.National
-			if json.Unmarshal(raw, &n) != nil || n.Level == "" {
+			switch x := v.(type) {
+			case json.RawMessage:
+				if json.Unmarshal(x, &n) != nil {
+					return ""
+				}
+			case *severity.National:
+				if x == nil {
+					return ""
+				}
+				n = *x
+			case severity.National:
+				n = x
+			}
+			if n.Level == "" {
 				return ""
 			}
 			if n.Label != "" {
@@ -295,6 +304,18 @@ func (s *Server) funcs(cat *catalogue) template.FuncMap {
 			return timelineData{Events: v.Timeline, Now: now}
 		},
 		"has": slices.Contains[[]string],
+		"phase": func(p string) string {
+			if cat.Has("phase." + p) {
+				return cat.T("phase." + p)
+			}
+			return p
+		},
+		"report": func(r string) string {
+			if cat.Has("report." + r) {
+				return cat.T("report." + r)
+			}
+			return r
+		},
 	}
 }
 

@@ -207,6 +207,9 @@ func (s *Server) routes() []route {
 		{"POST " + p + "/alerts/{id}/ack", CapAlertsAct, s.alertAck},
 		{"POST " + p + "/alerts/{id}/close", CapAlertsAct, s.alertClose},
 		{"GET " + p + "/cases/{id}", CapOverview, s.caseDetail},
+		{"POST " + p + "/cases/{id}/{action}", CapOverview, s.caseAct},
+		{"GET " + p + "/incidents", CapIncidents, s.incidents},
+		{"GET " + p + "/incidents/{id}", CapIncidents, s.incidentDetail},
 		{"GET " + p + "/intel", CapIntel, s.intel},
 		{"GET " + p + "/intel/{coll}/{id}", CapIntel, s.intelObject},
 	}
