@@ -65,6 +65,12 @@ func sectionOfKind(kind string) string {
 		return "incidents"
 	case "ping":
 		return "contacts"
+	case "assist":
+		return "assist"
+	case "preservation":
+		return "legal"
+	case "notice":
+		return "notices"
 	}
 	return "overview"
 }

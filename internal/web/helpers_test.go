@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/entraide/entraide/internal/clock"
+	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/node"
@@ -90,7 +91,8 @@ func newConsole(t testing.TB) *console {
 
 func (c *console) serve(wf *workflow.Engine, fed *federation.Federation) {
 	w, err := web.New(web.Options{Engine: wf, Federation: fed, Store: c.n.Store, Clock: c.clk,
-		Node: web.NodeInfo{Name: c.n.Identity.Name, Org: c.n.Identity.Org, Country: c.n.Identity.Country}})
+		Node:      web.NodeInfo{Name: c.n.Identity.Name, Org: c.n.Identity.Org, Country: c.n.Identity.Country},
+		Directory: func(ctx context.Context) ([]contact.Node, error) { return contact.Nodes(ctx, c.n, fed.Registry()) }})
 	if err != nil {
 		c.t.Fatal(err)
 	}

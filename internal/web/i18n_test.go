@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/entraide/entraide/internal/alert"
+	"github.com/entraide/entraide/internal/card"
 	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/incident"
 	"github.com/entraide/entraide/internal/store"
@@ -134,6 +135,12 @@ func usedKeys(t *testing.T) map[string]string {
 	for _, r := range incident.Reports {
 		keys["report."+r] = "NIS2 reports"
 	}
+	for _, r := range card.Roles {
+		keys["poc.role."+r.ID] = "well-known roles"
+	}
+	for _, o := range []string{"answered", "answered late", "awaiting", "expired", "closed"} {
+		keys["outcome."+o] = "ping outcomes (contact.Outcome)"
+	}
 	for m := 1; m <= 12; m++ {
 		keys["month."+strconv.Itoa(m)] = "dates"
 	}
@@ -144,7 +151,7 @@ func usedKeys(t *testing.T) map[string]string {
 }
 
 // flashes are the done= values the handlers redirect with.
-var flashes = []string{"ack", "close", "sent", "sentrefused", "logout", "acted"}
+var flashes = []string{"ack", "close", "sent", "sentrefused", "logout", "acted", "pinged", "answered"}
 
 // deadlineNames are the deadline names the kinds write (workflow.Deadline.What)
 // that the console translates; a new one shows in English until added.

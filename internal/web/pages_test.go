@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/entraide/entraide/internal/clock"
+	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/federation/fedtest"
@@ -46,7 +47,8 @@ func newPair(t *testing.T) *pair {
 	for _, name := range []string{"fr", "de"} {
 		n := fed.Node(name)
 		w, err := web.New(web.Options{Engine: n.Workflow, Federation: n.Fed, Store: n.Store, Clock: clk,
-			Node: web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country}})
+			Node: web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country},
+			Directory: func(ctx context.Context) ([]contact.Node, error) { return contact.Nodes(ctx, n.Node, n.Fed.Registry()) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,8 +224,10 @@ func TestRolesEnforced(t *testing.T) {
 		{"POST", "/console/alerts/" + id + "/close", web.CapAlertsAct},
 		{"GET", "/console/intel", web.CapIntel},
 		{"GET", "/console/incidents", web.CapIncidents},
+		{"GET", "/console/contacts", web.CapContacts},
+		{"POST", "/console/pings", web.CapPingSend},
 	}
-	navCaps := map[string]web.Cap{"overview": web.CapOverview, "alerts": web.CapAlerts, "intel": web.CapIntel, "incidents": web.CapIncidents}
+	navCaps := map[string]web.Cap{"overview": web.CapOverview, "alerts": web.CapAlerts, "intel": web.CapIntel, "incidents": web.CapIncidents, "contacts": web.CapContacts}
 	for _, role := range store.AllRoles {
 		b := p.de.b()
 		b.login(role)
@@ -345,7 +349,7 @@ func TestContentSecurityPolicy(t *testing.T) {
 	checkStrict(t, "redirect to login", b.get("/console/"))
 	b.login("admin")
 	for _, path := range []string{"/console/", "/console/alerts", "/console/alerts?box=sent", "/console/alerts/" + id,
-		"/console/alerts/new", "/console/cases/" + id, "/console/intel", "/console/intel?q=x&type=indicator", "/console/incidents", "/console/incidents?all=1", "/console/nothing-here", "/console/alerts/x-entraide-alert--00000000-0000-4000-8000-000000000000"} {
+		"/console/alerts/new", "/console/cases/" + id, "/console/intel", "/console/intel?q=x&type=indicator", "/console/incidents", "/console/incidents?all=1", "/console/contacts", "/console/nothing-here", "/console/alerts/x-entraide-alert--00000000-0000-4000-8000-000000000000"} {
 		pg := b.get(path)
 		checkStrict(t, path, pg)
 		if pg.status == 200 && !strings.Contains(pg.header.Get("Cache-Control"), "no-store") {

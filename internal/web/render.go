@@ -99,6 +99,7 @@ var nav = []struct {
 	{"overview", "nav.overview", Prefix, CapOverview},
 	{"alerts", "nav.alerts", Prefix + "alerts", CapAlerts},
 	{"incidents", "nav.incidents", Prefix + "incidents", CapIncidents},
+	{"contacts", "nav.contacts", Prefix + "contacts", CapContacts},
 	{"intel", "nav.intel", Prefix + "intel", CapIntel},
 }
 
@@ -304,6 +305,31 @@ func (s *Server) funcs(cat *catalogue) template.FuncMap {
 			return timelineData{Events: v.Timeline, Now: now}
 		},
 		"has": slices.Contains[[]string],
+		"pocrole": func(r string) string {
+			if cat.Has("poc.role." + r) {
+				return cat.T("poc.role." + r)
+			}
+			return r
+		},
+		"outcome": func(o string) string {
+			if cat.Has("outcome." + o) {
+				return cat.T("outcome." + o)
+			}
+			return o
+		},
+		"deref": func(b *bool) bool { return b != nil && *b },
+		"percent": func(f *float64) string {
+			if f == nil {
+				return "—"
+			}
+			return strconv.Itoa(int(*f*100+0.5)) + " %"
+		},
+		"secs": func(p *int64) string {
+			if p == nil {
+				return "—"
+			}
+			return cat.Span(time.Duration(*p) * time.Second)
+		},
 		"phase": func(p string) string {
 			if cat.Has("phase." + p) {
 				return cat.T("phase." + p)

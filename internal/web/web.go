@@ -39,6 +39,7 @@ import (
 
 	"github.com/entraide/entraide/internal/audit"
 	"github.com/entraide/entraide/internal/clock"
+	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/store"
 	"github.com/entraide/entraide/internal/workflow"
@@ -94,6 +95,10 @@ type Options struct {
 	Node  NodeInfo
 	Clock clock.Clock  // nil: the system clock
 	Log   *slog.Logger // nil: discard
+	// Directory lists this node and its peers with their points of
+	// contact (contact.Nodes on the node and its registry); nil: the
+	// contacts page shows the pings only.
+	Directory func(ctx context.Context) ([]contact.Node, error)
 	// IdleTimeout and MaxAge end sessions (≤ 0: DefaultIdleTimeout,
 	// DefaultMaxAge).
 	IdleTimeout time.Duration
@@ -114,6 +119,8 @@ type Server struct {
 	cats  map[string]*catalogue
 	pages map[string]map[string]*pageTemplate // language → page name → template
 	asset map[string]asset
+
+	directory func(ctx context.Context) ([]contact.Node, error)
 }
 
 // New makes the console.
@@ -142,7 +149,8 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{wf: o.Engine, fed: o.Federation, st: o.Store, roles: roles, node: o.Node, clk: o.Clock, log: o.Log,
-		sess: newSessions(o.Clock, o.IdleTimeout, o.MaxAge), login: newLoginChecker(o.Store, o.Clock), cats: cats}
+		sess: newSessions(o.Clock, o.IdleTimeout, o.MaxAge), login: newLoginChecker(o.Store, o.Clock), cats: cats,
+		directory: o.Directory}
 	if s.asset, err = loadAssets(); err != nil {
 		return nil, err
 	}
@@ -208,6 +216,9 @@ func (s *Server) routes() []route {
 		{"POST " + p + "/alerts/{id}/close", CapAlertsAct, s.alertClose},
 		{"GET " + p + "/cases/{id}", CapOverview, s.caseDetail},
 		{"POST " + p + "/cases/{id}/{action}", CapOverview, s.caseAct},
+		{"GET " + p + "/contacts", CapContacts, s.contacts},
+		{"POST " + p + "/pings", CapPingSend, s.pingSend},
+		{"POST " + p + "/pings/{id}/answer", CapPingAnswer, s.pingAnswer},
 		{"GET " + p + "/incidents", CapIncidents, s.incidents},
 		{"GET " + p + "/incidents/{id}", CapIncidents, s.incidentDetail},
 		{"GET " + p + "/intel", CapIntel, s.intel},
