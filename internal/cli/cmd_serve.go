@@ -102,7 +102,7 @@ requests in flight finish (up to 20 s) and closes the database.`)
 		return err
 	}
 	console, err := web.New(web.Options{Engine: wf, Federation: fed, Store: n.Store, Clock: n.Clock, Log: log,
-		Node: web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country},
+		Node:      web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country},
 		Directory: func(ctx context.Context) ([]contact.Node, error) { return contact.Nodes(ctx, n, fed.Registry()) }})
 	if err != nil {
 		return err

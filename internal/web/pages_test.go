@@ -47,7 +47,7 @@ func newPair(t *testing.T) *pair {
 	for _, name := range []string{"fr", "de"} {
 		n := fed.Node(name)
 		w, err := web.New(web.Options{Engine: n.Workflow, Federation: n.Fed, Store: n.Store, Clock: clk,
-			Node: web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country},
+			Node:      web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country},
 			Directory: func(ctx context.Context) ([]contact.Node, error) { return contact.Nodes(ctx, n.Node, n.Fed.Registry()) }})
 		if err != nil {
 			t.Fatal(err)
