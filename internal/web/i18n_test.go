@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/entraide/entraide/internal/alert"
+	"github.com/entraide/entraide/internal/audit"
 	"github.com/entraide/entraide/internal/card"
 	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/incident"
@@ -140,6 +141,13 @@ func usedKeys(t *testing.T) map[string]string {
 	}
 	for _, o := range []string{"answered", "answered late", "awaiting", "expired", "closed"} {
 		keys["outcome."+o] = "ping outcomes (contact.Outcome)"
+	}
+	for _, k := range []audit.Kind{audit.KindSend, audit.KindReceive, audit.KindRefuse, audit.KindShare, audit.KindPolicyDeny,
+		audit.KindPeerAdd, audit.KindPeerRemove, audit.KindPeerRotate, audit.KindRedAccess, audit.KindCheckpointCosigned, audit.KindForkDetected} {
+		if !k.Known() {
+			t.Fatalf("audit kind %q is not known", k)
+		}
+		keys["auditkind."+string(k)] = "audit kinds"
 	}
 	for m := 1; m <= 12; m++ {
 		keys["month."+strconv.Itoa(m)] = "dates"

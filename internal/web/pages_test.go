@@ -226,8 +226,13 @@ func TestRolesEnforced(t *testing.T) {
 		{"GET", "/console/incidents", web.CapIncidents},
 		{"GET", "/console/contacts", web.CapContacts},
 		{"POST", "/console/pings", web.CapPingSend},
+		{"GET", "/console/peers", web.CapPeers},
+		{"GET", "/console/sharing", web.CapSharing},
+		{"GET", "/console/audit", web.CapAudit},
+		{"GET", "/console/audit?verify=1", web.CapAudit},
 	}
-	navCaps := map[string]web.Cap{"overview": web.CapOverview, "alerts": web.CapAlerts, "intel": web.CapIntel, "incidents": web.CapIncidents, "contacts": web.CapContacts}
+	navCaps := map[string]web.Cap{"overview": web.CapOverview, "alerts": web.CapAlerts, "intel": web.CapIntel, "incidents": web.CapIncidents, "contacts": web.CapContacts,
+		"peers": web.CapPeers, "sharing": web.CapSharing, "audit": web.CapAudit}
 	for _, role := range store.AllRoles {
 		b := p.de.b()
 		b.login(role)

@@ -101,6 +101,9 @@ var nav = []struct {
 	{"incidents", "nav.incidents", Prefix + "incidents", CapIncidents},
 	{"contacts", "nav.contacts", Prefix + "contacts", CapContacts},
 	{"intel", "nav.intel", Prefix + "intel", CapIntel},
+	{"peers", "nav.peers", Prefix + "peers", CapPeers},
+	{"sharing", "nav.sharing", Prefix + "sharing", CapSharing},
+	{"audit", "nav.audit", Prefix + "audit", CapAudit},
 }
 
 func (s *Server) newView(r *http.Request, q *req, cat *catalogue, page string) *view {
@@ -329,6 +332,12 @@ func (s *Server) funcs(cat *catalogue) template.FuncMap {
 				return "—"
 			}
 			return cat.Span(time.Duration(*p) * time.Second)
+		},
+		"auditkind": func(k string) string {
+			if cat.Has("auditkind." + k) {
+				return cat.T("auditkind." + k)
+			}
+			return k
 		},
 		"phase": func(p string) string {
 			if cat.Has("phase." + p) {
