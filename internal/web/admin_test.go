@@ -40,7 +40,7 @@ func TestAdminPages(t *testing.T) {
 		t.Errorf("sharing report of an unknown peer: %d", pg.status)
 	}
 	p.clk.Advance(8 * 24 * time.Hour / 7) // still within the week
-	admin.login("admin")                   // the session has gone idle meanwhile
+	admin.login("admin")                  // the session has gone idle meanwhile
 	if pg := admin.get("/console/sharing?days=1"); count(pg.body, "sharing-row") != 0 || count(pg.body, "sharing-empty") != 1 {
 		t.Errorf("sharing report of the last day, after more than a day:\n%s", pg.body)
 	}
