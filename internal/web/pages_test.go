@@ -108,7 +108,7 @@ func TestAlertStory(t *testing.T) {
 	pg = frAnalyst.get(pg.location())
 	if pg.status != 200 || count(pg.body, "flash") != 1 || count(pg.body, "exercise-banner") != 1 ||
 		!strings.Contains(pg.body, `data-tlp="TLP:AMBER"`) || count(pg.body, "recipient-row") != 1 ||
-		!strings.Contains(text(pg.body), "awaiting 1 of 1 acknowledgements") || count(pg.body, "close-form") != 1 || count(pg.body, "ack-form") != 0 {
+		!strings.Contains(text(pg.body), "acknowledgements awaited: 1 of 1") || count(pg.body, "close-form") != 1 || count(pg.body, "ack-form") != 0 {
 		t.Fatalf("FR's alert page:\n%s", pg.body)
 	}
 	// The signed case names the analyst.
