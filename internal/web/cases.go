@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/workflow"
@@ -73,4 +74,54 @@ func sectionOfKind(kind string) string {
 		return "notices"
 	}
 	return "overview"
+}
+
+// kindPages are the kinds listed by the generic case list, with their
+// navigation item.
+var kindPages = map[string]string{"assist": "assist", "preservation": "legal", "notice": "notices"}
+
+type casesData struct {
+	Kind     string
+	OpenOnly bool
+	Rows     []workflow.Summary
+	More     string
+	Extras   map[string]extra
+}
+
+// caseList lists the cases of one kind the role may see (assistance
+// requests, legal requests, due-diligence notices): state, next deadline
+// and countdown, on whom it waits.
+func (s *Server) caseList(w http.ResponseWriter, r *http.Request, q *req) error {
+	kind := r.PathValue("kind")
+	section, ok := kindPages[kind]
+	if !ok {
+		return notFound()
+	}
+	if !canSeeKind(q.role, kind) {
+		return &pageError{status: http.StatusForbidden, key: "error.forbidden"}
+	}
+	qs := r.URL.Query()
+	d := casesData{Kind: kind, OpenOnly: qs.Get("all") != "1"}
+	limit := incidentListDefault
+	if n, err := strconv.Atoi(qs.Get("limit")); err == nil && n > 0 {
+		limit = min(n, incidentListMax)
+	}
+	list, err := s.wf.List(r.Context(), kind, d.OpenOnly, limit)
+	if err != nil {
+		return err
+	}
+	d.Rows = list
+	if len(list) == limit && limit < incidentListMax {
+		u := url.Values{"limit": {strconv.Itoa(min(limit*4, incidentListMax))}}
+		if !d.OpenOnly {
+			u.Set("all", "1")
+		}
+		d.More = Prefix + "kinds/" + kind + "?" + u.Encode()
+	}
+	v := s.newView(r, q, q.c, "cases")
+	v.Title = kindName(q.c, kind+".plural")
+	v.Section = section
+	v.Data = d
+	s.render(w, http.StatusOK, v)
+	return nil
 }

@@ -117,6 +117,9 @@ func usedKeys(t *testing.T) map[string]string {
 	}
 	for _, k := range cooperation.Kinds() {
 		keys["kind."+k.Name] = "kinds"
+		if _, ok := kindPages[k.Name]; ok {
+			keys["kind."+k.Name+".plural"] = "case lists"
+		}
 		for _, a := range k.Actions {
 			keys["action."+a] = "actions of " + k.Name
 		}

@@ -230,9 +230,13 @@ func TestRolesEnforced(t *testing.T) {
 		{"GET", "/console/sharing", web.CapSharing},
 		{"GET", "/console/audit", web.CapAudit},
 		{"GET", "/console/audit?verify=1", web.CapAudit},
+		{"GET", "/console/kinds/assist", web.CapAssist},
+		{"GET", "/console/kinds/preservation", web.CapLegal},
+		{"GET", "/console/kinds/notice", web.CapNotices},
 	}
 	navCaps := map[string]web.Cap{"overview": web.CapOverview, "alerts": web.CapAlerts, "intel": web.CapIntel, "incidents": web.CapIncidents, "contacts": web.CapContacts,
-		"peers": web.CapPeers, "sharing": web.CapSharing, "audit": web.CapAudit}
+		"peers": web.CapPeers, "sharing": web.CapSharing, "audit": web.CapAudit,
+		"assist": web.CapAssist, "legal": web.CapLegal, "notices": web.CapNotices}
 	for _, role := range store.AllRoles {
 		b := p.de.b()
 		b.login(role)
@@ -404,5 +408,52 @@ func TestLanguageSwitch(t *testing.T) {
 	}
 	if pg := b.post("/console/lang", url.Values{"lang": {"fr"}, "back": {"https://evil.example/"}}); pg.location() != "/console/" {
 		t.Fatalf("switch back to elsewhere: %q", pg.location())
+	}
+}
+
+// Legal requests are law-enforcement matters: a viewer sees neither the
+// list, nor the case, nor its deadline on the overview; a liaison
+// officer sees all three.
+func TestLegalHiddenFromViewers(t *testing.T) {
+	p := newPair(t)
+	res, err := p.fr.Workflow.Open(context.Background(), "preservation", "alice", mustJSON(t, map[string]any{
+		"to": []string{"cert-de"}, "tlp": "amber", "requesting_authority": "Parquet de Paris, J3 cybercrime section",
+		"offence": "Extortion by ransomware (Art. 312-1 Code pénal)", "facts": "Hospital encrypted on 1 March; ransom note names a leak site.",
+		"stored_data": "Subscriber data and access logs of the leak site's hosting account", "relation": "The site published the stolen records",
+		"custodian": "Example Hosting GmbH", "reason": "Logs are kept 7 days", "mla_intent": true, "target_country": "DE"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.ID
+	p.fed.WaitFor("the request at DE", 10*time.Second, func() bool {
+		_, err := p.de.Workflow.Get(context.Background(), id)
+		return err == nil
+	})
+	viewer := p.de.b()
+	viewer.login("viewer")
+	if pg := viewer.get("/console/cases/" + id); pg.status != http.StatusForbidden || strings.Contains(pg.body, "Parquet") {
+		t.Errorf("viewer, the legal request: %d", pg.status)
+	}
+	if pg := viewer.get("/console/kinds/preservation"); pg.status != http.StatusForbidden {
+		t.Errorf("viewer, the legal requests: %d", pg.status)
+	}
+	if pg := viewer.get("/console/"); strings.Contains(pg.body, id) || count(pg.body, "nav-legal") != 0 {
+		t.Errorf("viewer's overview shows the legal request or its menu:\n%s", pg.body)
+	}
+	liaison := p.de.b()
+	liaison.login("liaison")
+	if pg := liaison.get("/console/kinds/preservation"); pg.status != 200 || count(pg.body, "case-row") != 1 {
+		t.Errorf("liaison, the legal requests: %d\n%s", pg.status, pg.body)
+	}
+	pg := liaison.get("/console/cases/" + id)
+	if pg.status != 200 || count(pg.body, "deadline-row") == 0 {
+		t.Errorf("liaison, the legal request: %d\n%s", pg.status, pg.body)
+	}
+	checkStrict(t, "legal request", pg)
+	if pg := liaison.get("/console/"); !strings.Contains(pg.body, id) {
+		t.Errorf("liaison's overview lacks the request's deadline:\n%s", pg.body)
+	}
+	if pg := liaison.get("/console/kinds/nonsense"); pg.status != http.StatusNotFound {
+		t.Errorf("unknown kind: %d", pg.status)
 	}
 }

@@ -215,6 +215,7 @@ func (s *Server) routes() []route {
 		{"POST " + p + "/alerts/{id}/ack", CapAlertsAct, s.alertAck},
 		{"POST " + p + "/alerts/{id}/close", CapAlertsAct, s.alertClose},
 		{"GET " + p + "/cases/{id}", CapOverview, s.caseDetail},
+		{"GET " + p + "/kinds/{kind}", CapOverview, s.caseList},
 		{"POST " + p + "/cases/{id}/{action}", CapOverview, s.caseAct},
 		{"GET " + p + "/contacts", CapContacts, s.contacts},
 		{"POST " + p + "/pings", CapPingSend, s.pingSend},
