@@ -65,6 +65,7 @@ func commands() []command {
 		{"legal", "Budapest Convention Art. 29/30 preservation requests: send, respond, extend, chain, timings", runLegal},
 		{"notice", "due-diligence notices to the state malicious activity comes from, and their answers", runNotice},
 		{"poc", "points of contact per role in the node card; ping a partner's role and see who answers", runPoc},
+		{"exercise", "exercises: play a scenario of timed injects across the federation; validate it; the scoreboard", runExercise},
 		{"audit", "verify or list the tamper-evident audit log", runAudit},
 		{"report", "the sharing report: what went to whom under which marking, and what came back", runReport},
 		{"vocab", "the vocabularies workflows use: NIS2 sectors, RSIT classes, capabilities, severity scales", runVocab},
