@@ -3,6 +3,8 @@ package exercise
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -278,5 +280,36 @@ func TestIsBuiltin(t *testing.T) {
 	}
 	if ok, err := IsBuiltin("builtin:other"); !ok || err == nil {
 		t.Error("builtin:other")
+	}
+}
+
+// The complete example of docs/exercises.md is a valid scenario, and the
+// one the federation tests play.
+func TestDocumentedExample(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "exercises.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## A complete example")
+	_, rest, ok2 := strings.Cut(rest, "```json\n")
+	block, _, ok3 := strings.Cut(rest, "```")
+	if !ok || !ok2 || !ok3 {
+		t.Fatal("no JSON example in docs/exercises.md")
+	}
+	s, err := Parse([]byte(block), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Parse([]byte(drill), testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Events()) != len(d.Events()) || s.Name != d.Name {
+		t.Errorf("the documented example is not the tests' drill: %d events, %d", len(s.Events()), len(d.Events()))
+	}
+	for i, e := range s.Events() {
+		if f := d.Events()[i]; e.At != f.At || e.Node != f.Node || e.Action != f.Action {
+			t.Errorf("event %d: %+v in the docs, %+v in the tests", i, e, f)
+		}
 	}
 }
