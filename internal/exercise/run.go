@@ -466,7 +466,7 @@ func (sc *Scenario) ordinal(inject, expect int, viewer string) int {
 // the inject's kind opened by its node since the start, oldest first; the
 // inject's ordinal picks one. errNotYet until it has arrived.
 func (x *run) matchCase(ctx context.Context, e *workflow.Engine, inject int) (string, error) {
-	cases, err := exerciseCases(ctx, e, x.sc.Name, x.sc.Injects[inject].Kind, x.start)
+	cases, err := exerciseCases(ctx, e, x.sc.Name, x.sc.Injects[inject].Kind, x.start, matchLimit)
 	if err != nil {
 		return "", err
 	}
@@ -493,10 +493,15 @@ func pickCase(ctx context.Context, e *workflow.Engine, sc *Scenario, cases []wor
 	return mine[n].ID, nil
 }
 
+// matchLimit is how many of a kind's newest cases the runner looks
+// through for the exercise's, each time it looks for a partner's: an
+// exercise's cases are among the newest.
+const matchLimit = 5000
+
 // exerciseCases lists the exercise's cases of a kind ("" for all) that e
-// holds, opened at or after start, oldest first.
-func exerciseCases(ctx context.Context, e *workflow.Engine, name, kind string, start time.Time) ([]workflow.Summary, error) {
-	list, err := e.List(ctx, kind, false, 100000)
+// holds, opened at or after start, oldest first, among the limit newest.
+func exerciseCases(ctx context.Context, e *workflow.Engine, name, kind string, start time.Time, limit int) ([]workflow.Summary, error) {
+	list, err := e.List(ctx, kind, false, limit)
 	if err != nil {
 		return nil, err
 	}

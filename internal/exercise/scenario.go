@@ -34,7 +34,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entraide/entraide/internal/alert"
+	"github.com/entraide/entraide/internal/assistance"
+	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/cooperation"
+	"github.com/entraide/entraide/internal/incident"
+	"github.com/entraide/entraide/internal/notice"
 	"github.com/entraide/entraide/internal/preservation"
 	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/workflow"
@@ -667,7 +672,11 @@ func (s *Scenario) validate(now time.Time) error {
 						continue
 					}
 				}
-				actx.substitute(e.Auto.Input, &p)
+				if ai := actx.substitute(e.Auto.Input, &p); ai != nil {
+					if err := checkActionInput(in.Kind, e.Action, ai); err != nil {
+						p.add(at(ep, "auto.input"), "%s", s.unplaceholder(err.Error()))
+					}
+				}
 			}
 		}
 	}
@@ -764,6 +773,56 @@ func (s *Scenario) checkInput(in *Inject, path string, p *problems) (parties []s
 		p.add(at(ip, "tlp"), "a workflow case is never TLP:RED: share the sensitive details as a separate TLP:RED object")
 	}
 	return parties, len(communities) == 0, true
+}
+
+// actionInputs are the input types of the kinds' actions, so that a
+// simulated player's input is checked before the exercise (its fields and
+// their types; the rest depends on the case's state when it is played).
+var actionInputs = map[string]func() any{
+	"alert/ack": func() any { return new(alert.AckInput) }, "alert/close": func() any { return new(alert.AckInput) },
+	"incident/update": func() any { return new(incident.UpdateInput) }, "incident/task-add": func() any { return new(incident.TaskAddInput) },
+	"incident/task-done": func() any { return new(incident.TaskDoneInput) }, "incident/nis2-sent": func() any { return new(incident.NIS2SentInput) },
+	"incident/join": func() any { return new(incident.JoinInput) }, "incident/close": func() any { return new(incident.CloseInput) },
+	"assist/offer": func() any { return new(assistance.OfferInput) }, "assist/no-offer": func() any { return new(assistance.NoOfferInput) },
+	"assist/withdraw": func() any { return new(assistance.WithdrawInput) }, "assist/accept": func() any { return new(assistance.AcceptInput) },
+	"assist/decline": func() any { return new(assistance.DeclineInput) }, "assist/close": func() any { return new(assistance.CloseInput) },
+	"notice/respond": func() any { return new(notice.RespondInput) }, "notice/remind": func() any { return new(notice.RemindInput) },
+	"notice/close": func() any { return new(notice.CloseInput) },
+	"ping/answer":  func() any { return new(contact.AnswerInput) }, "ping/close": func() any { return new(contact.AnswerInput) },
+}
+
+// checkActionInput checks a simulated player's input against its action's
+// input type: no unknown field, the right types; for a preservation
+// request, only the fields the action takes.
+func checkActionInput(kind, action string, in json.RawMessage) error {
+	if kind == preservation.KindName {
+		var m map[string]json.RawMessage
+		_ = json.Unmarshal(in, &m)
+		fields := preservation.Fields(action)
+		var extra []string
+		for k := range m {
+			if !slices.Contains(fields, k) {
+				extra = append(extra, k)
+			}
+		}
+		sort.Strings(extra)
+		if len(extra) > 0 {
+			return fmt.Errorf("%s takes no %s (it takes %s)", action, strings.Join(extra, ", "), strings.Join(fields, ", "))
+		}
+		return trimInput(workflow.DecodeStrict(in, new(preservation.StepInput)))
+	}
+	f := actionInputs[kind+"/"+action]
+	if f == nil {
+		return nil
+	}
+	return trimInput(workflow.DecodeStrict(in, f()))
+}
+
+func trimInput(err error) error {
+	if err == nil {
+		return nil
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), workflow.ErrInput.Error()+": "))
 }
 
 // staticInput is an inject's input as the kind's Open checks it without

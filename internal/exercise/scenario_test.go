@@ -161,6 +161,17 @@ func TestParseProblems(t *testing.T) {
 		{name: "within zero", change: func(m map[string]any) { expect(m, 0, 1)["within"] = "0" }, want: []string{`injects[0] (@a).expect[1].within: 0: give the time allowed`}},
 		{name: "auto without after", change: func(m map[string]any) { delete(expect(m, 0, 0)["auto"].(map[string]any), "after") }, want: []string{`injects[0] (@a).expect[0].auto.after: required`}},
 		{name: "auto input not an object", change: func(m map[string]any) { expect(m, 0, 0)["auto"].(map[string]any)["input"] = []any{1} }, want: []string{`injects[0] (@a).expect[0].auto.input: want a JSON object`}},
+		{name: "auto input unknown field", change: func(m map[string]any) { expect(m, 0, 0)["auto"].(map[string]any)["input"] = map[string]any{"anwser": "affected"} },
+			want: []string{`injects[0] (@a).expect[0].auto.input: json: unknown field "anwser"`}},
+		{name: "auto input wrong type", change: func(m map[string]any) {
+			expect(m, 2, 0)["auto"].(map[string]any)["input"] = map[string]any{"capability": "digital-forensics", "team_size": "2"}
+		}, want: []string{`injects[2] (@help).expect[0].auto.input: json: cannot unmarshal string into Go struct field OfferInput.team_size of type int`}},
+		{name: "preservation action's fields", change: func(m map[string]any) {
+			inject(m, 1)["kind"] = "preservation"
+			inject(m, 1)["input"] = map[string]any{"to": []any{"cert-ee"}, "tlp": "amber", "target_country": "EE", "requesting_authority": "x",
+				"offence": "x", "facts": "x", "stored_data": "x", "relation": "x", "custodian": "x", "reason": "x", "mla_intent": true}
+			inject(m, 1)["expect"] = []any{map[string]any{"node": "cert-ee", "action": "execute", "auto": map[string]any{"after": "1m", "input": map[string]any{"ground": "security", "preserved_until": "90d"}}}}
+		}, want: []string{`injects[1] (@inc).expect[0].auto.input: execute takes no ground (it takes preserved_until, reference, disclosures, comment)`}},
 		{name: "step never received", change: func(m map[string]any) {
 			input(m, 2)["to"] = []any{"cert-ee", "cert-de"}
 			inject(m, 2)["expect"] = append(inject(m, 2)["expect"].([]any), map[string]any{"node": "cert-de", "action": "offer",

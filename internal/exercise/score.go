@@ -218,7 +218,7 @@ func Score(ctx context.Context, name string, engines []*workflow.Engine, opt Sco
 	for _, e := range engines {
 		b.Seen = append(b.Seen, e.NodeName(e.Self()))
 		bySelf[e.Self()] = e
-		list, err := exerciseCases(ctx, e, name, "", start)
+		list, err := exerciseCases(ctx, e, name, "", start, 100000)
 		if err != nil {
 			return nil, err
 		}
