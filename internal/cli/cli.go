@@ -47,6 +47,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "start a whole federation on this machine (nations and a hub) and play an exercise across it", runDemo},
 		{"init", "create a node: keys, TLS certificate, database, default collection, admin user", runInit},
 		{"serve", "serve TAXII 2.1 to users, and the federation to peers (--fed-listen)", runServe},
 		{"import", "load STIX 2.1 bundles or one-object-per-line files into a collection", runImport},
