@@ -161,7 +161,9 @@ func TestParseProblems(t *testing.T) {
 		{name: "within zero", change: func(m map[string]any) { expect(m, 0, 1)["within"] = "0" }, want: []string{`injects[0] (@a).expect[1].within: 0: give the time allowed`}},
 		{name: "auto without after", change: func(m map[string]any) { delete(expect(m, 0, 0)["auto"].(map[string]any), "after") }, want: []string{`injects[0] (@a).expect[0].auto.after: required`}},
 		{name: "auto input not an object", change: func(m map[string]any) { expect(m, 0, 0)["auto"].(map[string]any)["input"] = []any{1} }, want: []string{`injects[0] (@a).expect[0].auto.input: want a JSON object`}},
-		{name: "auto input unknown field", change: func(m map[string]any) { expect(m, 0, 0)["auto"].(map[string]any)["input"] = map[string]any{"anwser": "affected"} },
+		{name: "auto input unknown field", change: func(m map[string]any) {
+			expect(m, 0, 0)["auto"].(map[string]any)["input"] = map[string]any{"anwser": "affected"}
+		},
 			want: []string{`injects[0] (@a).expect[0].auto.input: json: unknown field "anwser"`}},
 		{name: "auto input wrong type", change: func(m map[string]any) {
 			expect(m, 2, 0)["auto"].(map[string]any)["input"] = map[string]any{"capability": "digital-forensics", "team_size": "2"}
