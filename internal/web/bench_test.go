@@ -74,7 +74,11 @@ func seed(b *testing.B) *benchNode {
 	bn := &benchNode{}
 	// Received alerts first, while the nodes run: DE's to FR.
 	recv := cases / 4
+	// The clock moves a second per case: cases opened in the same
+	// microsecond by the thousand would make every "newest first" query
+	// sort them all, which no real node sees.
 	parallel(b, recv, func(i int) error {
+		clk.Advance(time.Second)
 		res, err := de.Workflow.Open(ctx, "alert", "bench", mustJSON(b, map[string]any{"to": []string{"cert-fr"}, "tlp": "amber",
 			"title": fmt.Sprintf("Credential phishing wave, report %d", i), "severity": strconv.Itoa(i % 6), "ack_by": fmt.Sprintf("%dh", 1+i%47)}))
 		if err == nil && i == 0 {
@@ -89,12 +93,14 @@ func seed(b *testing.B) *benchNode {
 	fed.StopAll() // what follows is read while nothing else runs
 	sent, incidents := cases/2, cases-cases/2-recv
 	parallel(b, sent, func(i int) error {
+		clk.Advance(time.Second)
 		to := []string{"cert-de", "cert-ee", "cert-be"}[:1+i%3]
 		_, err := fr.Workflow.Open(ctx, "alert", "bench", mustJSON(b, map[string]any{"to": to, "tlp": "amber",
 			"title": fmt.Sprintf("Ransomware against hospitals, report %d", i), "severity": strconv.Itoa(i % 6), "ack_by": fmt.Sprintf("%dh", 1+i%47)}))
 		return err
 	})
 	parallel(b, incidents, func(i int) error {
+		clk.Advance(time.Second)
 		res, err := fr.Workflow.Open(ctx, "incident", "bench", mustJSON(b, map[string]any{"to": []string{"cert-de"}, "tlp": "amber",
 			"title": fmt.Sprintf("Wiper at an operator, case %d", i), "severity": strconv.Itoa(i % 6)}))
 		if err == nil && i == 0 {
