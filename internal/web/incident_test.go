@@ -15,13 +15,23 @@ import (
 // the severity history shows both values; the NIS2 clock is FR's.
 func TestIncidentStory(t *testing.T) {
 	p := newPair(t)
-	res, err := p.fr.Workflow.Open(context.Background(), "incident", "alice", mustJSON(t, map[string]any{
-		"to": []string{"cert-de"}, "tlp": "amber", "title": "Wiper at a grid operator", "severity": "high",
-		"sectors": []string{"energy"}, "countries": []string{"FR", "DE"}, "exercise": "grid-2026"}))
-	if err != nil {
-		t.Fatal(err)
+	frAnalyst := p.fr.b()
+	frAnalyst.login("analyst")
+	if pg := frAnalyst.get("/console/incidents/new"); pg.status != 200 || count(pg.body, "incident-form") != 1 {
+		t.Fatalf("new incident form: %d", pg.status)
 	}
-	id := res.ID
+	pg := frAnalyst.post("/console/incidents", url.Values{"title": {"Wiper at a grid operator"}, "severity": {"3"}, "tlp": {"amber"},
+		"status": {"analysis"}, "sectors": {"energy"}, "countries": {"fr de"}, "nis2": {"1"}, "to": {"cert-de"}, "exercise": {"grid-2026"},
+		"rsit": {"nonsense-class"}})
+	if pg.status != http.StatusBadRequest || count(pg.body, "form-error") != 1 || !strings.Contains(pg.body, "Wiper at a grid operator") {
+		t.Fatalf("an unknown RSIT class: %d\n%s", pg.status, pg.body)
+	}
+	pg = frAnalyst.post("/console/incidents", url.Values{"title": {"Wiper at a grid operator"}, "severity": {"3"}, "tlp": {"amber"},
+		"status": {"analysis"}, "sectors": {"energy"}, "countries": {"fr de"}, "nis2": {"1"}, "to": {"cert-de"}, "exercise": {"grid-2026"}})
+	if pg.status != http.StatusSeeOther || !strings.HasSuffix(pg.location(), "?done=opened") {
+		t.Fatalf("open: %d %q\n%s", pg.status, pg.location(), pg.body)
+	}
+	id := strings.TrimSuffix(strings.TrimPrefix(pg.location(), "/console/incidents/"), "?done=opened")
 	p.fed.WaitFor("the incident at DE", 10*time.Second, func() bool {
 		_, err := p.de.Workflow.Get(context.Background(), id)
 		return err == nil
@@ -29,7 +39,7 @@ func TestIncidentStory(t *testing.T) {
 
 	deAnalyst := p.de.b()
 	deAnalyst.login("analyst")
-	pg := deAnalyst.get("/console/incidents")
+	pg = deAnalyst.get("/console/incidents")
 	if pg.status != 200 || count(pg.body, "incident-row") != 1 || count(pg.body, "exercise-badge") != 1 {
 		t.Fatalf("DE's incident list:\n%s", pg.body)
 	}
@@ -77,9 +87,8 @@ func TestIncidentStory(t *testing.T) {
 		}
 	}
 
-	frAnalyst := p.fr.b()
-	frAnalyst.login("analyst")
 	p.clk.Advance(10 * time.Minute)
+	frAnalyst.login("analyst") // idle meanwhile
 	pg = frAnalyst.post("/console/cases/"+id+"/update", url.Values{"severity": {"4"}, "status": {"containment"}, "note": {"Spreading to substations."}})
 	if pg.status != http.StatusSeeOther {
 		t.Fatalf("FR update: %d\n%s", pg.status, pg.body)
@@ -102,7 +111,7 @@ func TestIncidentStory(t *testing.T) {
 	for _, e := range v.Timeline {
 		actors = append(actors, e.Action+":"+e.Actor)
 	}
-	if strings.Join(actors, " ") != "join:analyst task-add:analyst update:analyst" {
+	if strings.Join(actors, " ") != "join:analyst task-add:analyst update:analyst" || v.Exercise != "grid-2026" {
 		t.Errorf("the signed steps: %v", actors)
 	}
 }

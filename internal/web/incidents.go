@@ -2,9 +2,11 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/entraide/entraide/internal/incident"
@@ -216,4 +218,86 @@ func severityHistory(vw *workflow.View, name func(string) string) []sevPoint {
 		out = append(out, sevPoint{At: e.At, Node: e.Node.Name, Actor: e.Actor, Common: *p.Common, National: p.National})
 	}
 	return out
+}
+
+// incidentForm is the form of a new incident, kept as typed when it comes
+// back with an error.
+type incidentForm struct {
+	Title, Description, Severity, National, Status, RSIT, Impact, Sectors, Countries, Detected, TLP, Exercise string
+	NIS2                                                                                                      bool
+	To, Communities                                                                                           []string
+}
+
+type incidentNewData struct {
+	sendData
+	Inc      incidentForm
+	Statuses []string
+}
+
+func (s *Server) incidentNew(w http.ResponseWriter, r *http.Request, q *req) error {
+	return s.showIncidentForm(w, r, q, http.StatusOK, incidentForm{Severity: "2", TLP: "amber", Status: incident.DefaultStatus, NIS2: true}, "")
+}
+
+func (s *Server) showIncidentForm(w http.ResponseWriter, r *http.Request, q *req, status int, f incidentForm, msg string) error {
+	peers, err := s.st.Peers(r.Context())
+	if err != nil {
+		return err
+	}
+	comms, err := s.st.Communities(r.Context())
+	if err != nil {
+		return err
+	}
+	v := s.newView(r, q, q.c, "incident_new")
+	v.Title = q.c.T("incidentnew.title")
+	v.Section = "incidents"
+	v.Data = incidentNewData{sendData: sendData{Error: msg, Peers: peers, Communities: comms, Levels: []int{0, 1, 2, 3, 4, 5},
+		TLPs: []string{"clear", "green", "amber", "amber+strict"}}, Inc: f, Statuses: incident.Statuses}
+	s.render(w, status, v)
+	return nil
+}
+
+// incidentOpen opens an incident with what the form says, as the
+// logged-in person.
+func (s *Server) incidentOpen(w http.ResponseWriter, r *http.Request, q *req) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	pf := r.PostForm
+	f := incidentForm{Title: strings.TrimSpace(pf.Get("title")), Description: strings.TrimSpace(pf.Get("description")),
+		Severity: pf.Get("severity"), National: strings.TrimSpace(pf.Get("national_severity")), Status: pf.Get("status"),
+		RSIT: strings.TrimSpace(pf.Get("rsit")), Impact: strings.TrimSpace(pf.Get("impact")), Sectors: pf.Get("sectors"),
+		Countries: pf.Get("countries"), Detected: strings.TrimSpace(pf.Get("detected")), TLP: pf.Get("tlp"),
+		Exercise: strings.TrimSpace(pf.Get("exercise")), NIS2: pf.Get("nis2") == "1", To: pf["to"], Communities: pf["communities"]}
+	in := map[string]any{"title": f.Title, "tlp": f.TLP, "nis2": f.NIS2}
+	for k, v := range map[string]string{"description": f.Description, "severity": f.Severity, "national_severity": f.National,
+		"status": f.Status, "rsit": f.RSIT, "impact": f.Impact, "detected": f.Detected, "exercise": f.Exercise} {
+		if v != "" {
+			in[k] = v
+		}
+	}
+	for k, v := range map[string][]string{"sectors": words(f.Sectors), "countries": words(strings.ToUpper(f.Countries)),
+		"to": f.To, "communities": f.Communities} {
+		if len(v) > 0 {
+			in[k] = v
+		}
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	res, err := s.wf.Open(r.Context(), "incident", q.u.Name, body)
+	if err != nil {
+		if errors.Is(err, workflow.ErrInput) || errors.Is(err, workflow.ErrNotParty) {
+			pe := classify(err)
+			return s.showIncidentForm(w, r, q, pe.status, f, pe.detail)
+		}
+		return err
+	}
+	s.log.Info("console: incident opened", "user", q.u.Name, "id", res.ID, "queued", res.Queued, "refused", len(res.Refused))
+	done := "opened"
+	if len(res.Refused) > 0 {
+		done = "sentrefused"
+	}
+	http.Redirect(w, r, Prefix+"incidents/"+url.PathEscape(res.ID)+"?done="+done, http.StatusSeeOther)
+	return nil
 }

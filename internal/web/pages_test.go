@@ -224,6 +224,8 @@ func TestRolesEnforced(t *testing.T) {
 		{"POST", "/console/alerts/" + id + "/close", web.CapAlertsAct},
 		{"GET", "/console/intel", web.CapIntel},
 		{"GET", "/console/incidents", web.CapIncidents},
+		{"GET", "/console/incidents/new", web.CapIncidentsAct},
+		{"POST", "/console/incidents", web.CapIncidentsAct},
 		{"GET", "/console/contacts", web.CapContacts},
 		{"POST", "/console/pings", web.CapPingSend},
 		{"GET", "/console/peers", web.CapPeers},

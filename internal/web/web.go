@@ -225,6 +225,8 @@ func (s *Server) routes() []route {
 		{"GET " + p + "/sharing", CapSharing, s.sharing},
 		{"GET " + p + "/incidents", CapIncidents, s.incidents},
 		{"GET " + p + "/incidents/{id}", CapIncidents, s.incidentDetail},
+		{"GET " + p + "/incidents/new", CapIncidentsAct, s.incidentNew},
+		{"POST " + p + "/incidents", CapIncidentsAct, s.incidentOpen},
 		{"GET " + p + "/intel", CapIntel, s.intel},
 		{"GET " + p + "/intel/{coll}/{id}", CapIntel, s.intelObject},
 	}
