@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -18,7 +19,7 @@ import (
 )
 
 func runDemo(ctx context.Context, env Env, args []string) error {
-	fs := newFlags(env, "demo", "demo [--nations N] [--headless] [--speed X] [--port P] [--dir DIR]", `
+	fs := newFlags(env, "demo", "demo [--nations N] [--headless] [--speed X] [--scenario FILE] [--port P] [--dir DIR]", `
 Start a whole federation on this machine and play an exercise across it:
 national nodes (France, Estonia, Germany, Belgium, Italy and Poland by
 default; up to 30 nations with --nations) and a cross-border hub, cert-eu.
@@ -54,6 +55,7 @@ See docs/demo.md.`)
 	speed := fs.Float64("speed", 0, "scenario seconds per real second; 0: 360 (a scenario hour in 10 s), and with --headless a simulated clock")
 	port := fs.Int("port", 0, "port of the first node's console, the others following; 0: free ports")
 	dir := fs.String("dir", "", "where to make the temporary directory (default: the system's, $TMPDIR)")
+	scenario := fs.String("scenario", "", "play this scenario file (docs/exercises.md) instead of the built-in one; its nodes are named as the demo names them (cert-fr, …, cert-eu)")
 	noExercise := fs.Bool("no-exercise", false, "start the federation without playing the exercise")
 	asJSON := fs.Bool("json", false, "with --headless, print the exercise's report and scoreboard as JSON")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
@@ -75,6 +77,26 @@ See docs/demo.md.`)
 		return usagef("--json goes with --headless (an interactive demo prints tables as it goes)")
 	case *headless && *noExercise:
 		return usagef("--headless plays the exercise: it cannot go with --no-exercise")
+	}
+	var file []byte
+	if *scenario != "" {
+		if *noExercise {
+			return usagef("--scenario and --no-exercise: choose one")
+		}
+		b, err := readDemoScenario(*scenario)
+		if err != nil {
+			return err
+		}
+		// Checked now, on the federation's node names, rather than after
+		// the nodes are made.
+		fitted, _, err := demo.FitScenario(b, demo.NodeNames(*nations), 0)
+		if err == nil {
+			_, err = exercise.Parse(fitted, env.Clock.Now())
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", *scenario, err)
+		}
+		file = b
 	}
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -138,7 +160,7 @@ See docs/demo.md.`)
 	}
 
 	if *headless {
-		res, err := f.Play(ctx, demo.PlayOptions{Speed: playSpeed, Warp: warp})
+		res, err := f.Play(ctx, demo.PlayOptions{Scenario: file, Speed: playSpeed, Warp: warp})
 		if res != nil && res.Board != nil {
 			if *asJSON {
 				writeJSON(env.Stdout, map[string]any{"report": res.Report, "scoreboard": res.Board, "fitted": res.Fitted})
@@ -164,7 +186,7 @@ See docs/demo.md.`)
 	fmt.Fprintln(env.Stdout)
 	var res *demo.Result
 	if !*noExercise {
-		res, err = f.Play(ctx, demo.PlayOptions{Speed: playSpeed})
+		res, err = f.Play(ctx, demo.PlayOptions{Scenario: file, Speed: playSpeed})
 		switch {
 		case ctx.Err() != nil:
 		case err != nil:
@@ -194,4 +216,22 @@ See docs/demo.md.`)
 		}
 	}
 	return stop()
+}
+
+// readDemoScenario reads a scenario file, refusing one too large to be a
+// scenario before reading it all.
+func readDemoScenario(path string) ([]byte, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	b, err := io.ReadAll(io.LimitReader(fh, exercise.MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(b) > exercise.MaxFileSize {
+		return nil, fmt.Errorf("%s: more than %d MiB: not a scenario file", path, exercise.MaxFileSize>>20)
+	}
+	return b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -208,5 +209,54 @@ func BenchmarkDemoHeadless(b *testing.B) {
 		if code := Main(context.Background(), []string{"demo", "--headless", "--dir", dir, "--log-level", "warn"}, env); code != 0 {
 			b.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
 		}
+	}
+}
+
+// A step that fails makes the headless demo exit 1, after the scoreboard
+// that lists it; a scenario of one's own (--scenario) is checked before
+// any node is made.
+func TestDemoHeadlessFailedStep(t *testing.T) {
+	dir := t.TempDir()
+	scen := filepath.Join(t.TempDir(), "drill.json")
+	drill := `{"name":"broken-drill","participants":["cert-fr","cert-ee","cert-eu"],"injects":[
+ {"label":"ok","at":"+0m","from":"cert-fr","kind":"alert","input":{"to":["cert-ee"],"tlp":"amber","title":"Fine","severity":"2","ack_by":"1h"},
+  "expect":[{"node":"cert-ee","action":"ack","within":"30m","auto":{"after":"5m","input":{"answer":"not-affected"}}}]},
+ {"label":"bad","at":"+10m","from":"cert-fr","kind":"alert","input":{"communities":["nowhere"],"tlp":"amber","title":"To a community nobody has","severity":"2"}}]}`
+	if err := os.WriteFile(scen, []byte(drill), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := run(t, nil, "", "demo", "--headless", "--nations", "2", "--scenario", scen, "--dir", dir)
+	if r.code != 1 {
+		t.Fatalf("exit %d; want 1\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "Steps that failed (1):") || !strings.Contains(r.stdout, "(@bad)") {
+		t.Errorf("scoreboard:\n%s", r.stdout)
+	}
+	if !strings.Contains(r.stderr, "entraide demo: 1 of the exercise's 3 steps failed (listed above)") {
+		t.Errorf("stderr:\n%s", r.stderr)
+	}
+	if left := leftIn(t, dir); len(left) != 0 {
+		t.Errorf("left in %s: %v", dir, left)
+	}
+
+	// A scenario that does not validate: its problems, no federation.
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"name":"x","participants":["cert-fr"],"injects":[{"at":"+0m","from":"cert-xx","kind":"alert","input":{}}]}`), 0o644)
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--headless", "--scenario", bad}, 1, "problem"},
+		{[]string{"--headless", "--scenario", filepath.Join(dir, "none.json")}, 1, "no such file"},
+		{[]string{"--scenario", scen, "--no-exercise"}, 2, "choose one"},
+	} {
+		r := run(t, nil, "", append([]string{"demo", "--dir", dir}, c.args...)...)
+		if r.code != c.code || !strings.Contains(r.stderr, c.want) || strings.Contains(r.stderr, "nodes created") {
+			t.Errorf("demo %v: exit %d %q; want %d and %q", c.args, r.code, r.stderr, c.code, c.want)
+		}
+	}
+	if left := leftIn(t, dir); len(left) != 0 {
+		t.Errorf("left in %s: %v", dir, left)
 	}
 }

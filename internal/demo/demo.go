@@ -257,7 +257,9 @@ func Start(ctx context.Context, opts Options) (f *Federation, err error) {
 	rctx, cancel := context.WithCancel(context.Background())
 	f.cancel = cancel
 	for _, n := range f.Nodes {
-		f.serve(rctx, n)
+		if err := f.serve(rctx, n); err != nil {
+			return nil, fmt.Errorf("%s: %w", n.Name, err)
+		}
 	}
 	f.wg.Add(1)
 	go func() { defer f.wg.Done(); f.watch(rctx) }()
@@ -414,18 +416,16 @@ func (f *Federation) communities(ctx context.Context) error {
 }
 
 // serve starts a node's user listener, federation listener and delivery
-// workers.
-func (f *Federation) serve(ctx context.Context, n *Node) {
+// workers; their failures later go to Err.
+func (f *Federation) serve(ctx context.Context, n *Node) error {
 	log := f.log.With("node", n.Name)
 	h, err := Handler(ctx, n.Node, n.Fed, n.Engine, log)
 	if err != nil {
-		f.fail(fmt.Errorf("%s: %w", n.Name, err))
-		return
+		return err
 	}
 	tlsCfg, err := n.TLSConfig()
 	if err != nil {
-		f.fail(fmt.Errorf("%s: %w", n.Name, err))
-		return
+		return err
 	}
 	n.hs = &http.Server{Handler: h, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: 5 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: discardLog()}
@@ -445,6 +445,7 @@ func (f *Federation) serve(ctx context.Context, n *Node) {
 		}
 	}()
 	go func() { defer f.wg.Done(); n.Fed.RunDelivery(ctx) }()
+	return nil
 }
 
 func (f *Federation) fail(err error) {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -177,6 +178,28 @@ func TestFederationOfThree(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "<form") {
 		t.Errorf("console login page: %d %.200s", resp.StatusCode, body)
+	}
+	// The printed login opens the console.
+	resp, err = hc.PostForm(fr.ConsoleURL+"login", url.Values{"name": {fr.User}, "password": {fr.Password}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if resp.StatusCode != http.StatusSeeOther || len(cookies) == 0 {
+		t.Fatalf("console login as %s: %d, cookies %v", fr.User, resp.StatusCode, cookies)
+	}
+	req, _ = http.NewRequest("GET", fr.ConsoleURL, nil)
+	for _, c := range cookies {
+		req.AddCookie(c)
+	}
+	if resp, err = hc.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "cert-fr") {
+		t.Errorf("console overview after login: %d %.300s", resp.StatusCode, body)
 	}
 	req, _ = http.NewRequest("GET", fr.URL, nil)
 	req.Header.Set("Accept", "text/html")
@@ -408,5 +431,47 @@ func TestPlayBuiltin(t *testing.T) {
 		if !strings.Contains(logBuf.String(), s) {
 			t.Errorf("log lacks %q", s)
 		}
+	}
+}
+
+// brokenDrill has a step only the nodes can refuse (a community nobody
+// has): it fails when played, the rest goes on.
+const brokenDrill = `{"name":"broken-drill","participants":["cert-fr","cert-ee","cert-eu"],"injects":[
+ {"label":"ok","at":"+0m","from":"cert-fr","kind":"alert","input":{"to":["cert-ee"],"tlp":"amber","title":"Fine","severity":"2","ack_by":"1h"},
+  "expect":[{"node":"cert-ee","action":"ack","within":"30m","auto":{"after":"5m","input":{"answer":"not-affected"}}}]},
+ {"label":"bad","at":"+10m","from":"cert-fr","kind":"alert","input":{"communities":["nowhere"],"tlp":"amber","title":"To a community nobody has","severity":"2"}},
+ {"label":"after","at":"+20m","from":"cert-eu","kind":"ping","input":{"to":["cert-fr"],"tlp":"green","role":"csirt-24x7","challenge":"DRILL-7","answer_by":"1h"},
+  "expect":[{"node":"cert-fr","action":"answer","within":"15m","auto":{"after":"1m","input":{"challenge":"DRILL-7"}}}]}]}`
+
+// A step that fails is reported, logged and listed on the scoreboard;
+// the exercise goes on with the others.
+func TestPlayReportsFailedStep(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	var logBuf syncBuffer
+	f, err := Start(context.Background(), Options{Nations: 2, Dir: t.TempDir(), Clock: clk, Log: slog.New(slog.NewTextHandler(&logBuf, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	res, err := f.Play(context.Background(), PlayOptions{Scenario: []byte(brokenDrill), Warp: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := res.Failed()
+	if len(failed) != 1 || failed[0].Label != "bad" || !strings.Contains(failed[0].Error, "nowhere") {
+		t.Fatalf("failed %+v", failed)
+	}
+	if len(res.Report.Events) != 5 {
+		t.Errorf("%d steps; want 5", len(res.Report.Events))
+	}
+	var buf bytes.Buffer
+	if err := WriteScoreboard(&buf, &Result{Scenario: res.Scenario, Report: res.Report, Board: res.Board, Took: res.Took}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "Steps that failed (1):\n  +10m cert-fr alert open (@bad): ") || !strings.Contains(buf.String(), "5 steps played, 1 failed") {
+		t.Errorf("scoreboard:\n%s", buf.String())
+	}
+	if !strings.Contains(logBuf.String(), `level=WARN msg="exercise step failed" at=+10m node=cert-fr kind=alert action=open on=@bad`) {
+		t.Errorf("log:\n%s", logBuf.String())
 	}
 }

@@ -36,6 +36,17 @@ const HubName = "cert-eu"
 // as the built-in exercise names them.
 func (n Nation) NodeName() string { return "cert-" + strings.ToLower(n.Code) }
 
+// NodeNames are the node names of a federation of n nations: the
+// nations', then the hub's.
+func NodeNames(n int) []string {
+	n = max(0, min(n, len(Nations)))
+	out := make([]string, 0, n+1)
+	for _, nat := range Nations[:n] {
+		out = append(out, nat.NodeName())
+	}
+	return append(out, HubName)
+}
+
 // Org is the organisation a nation's demo node names.
 func (n Nation) Org() string { return "National CSIRT of " + n.Country + " (demo)" }
 
