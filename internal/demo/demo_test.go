@@ -21,8 +21,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entraide/entraide/internal/card"
 	"github.com/entraide/entraide/internal/clock"
 	"github.com/entraide/entraide/internal/exercise"
+	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/store"
 	"github.com/entraide/entraide/internal/workflow"
@@ -473,5 +475,57 @@ func TestPlayReportsFailedStep(t *testing.T) {
 	}
 	if !strings.Contains(logBuf.String(), `level=WARN msg="exercise step failed" at=+10m node=cert-fr kind=alert action=open on=@bad`) {
 		t.Errorf("log:\n%s", logBuf.String())
+	}
+}
+
+// A peer that cannot be reached is logged as a delivery problem, once,
+// while the object waits in the outbox.
+func TestWatchLogsDeliveryProblems(t *testing.T) {
+	ctx := context.Background()
+	var logBuf syncBuffer
+	f, err := Start(ctx, Options{Nations: 2, Dir: t.TempDir(), Log: slog.New(slog.NewTextHandler(&logBuf, nil)),
+		Federation: federation.Config{PollInterval: 50 * time.Millisecond, BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	// A partner whose node is not running: its card names a port nobody
+	// listens on.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String()
+	ln.Close()
+	dir := filepath.Join(t.TempDir(), "cert-xx")
+	if _, err := node.Init(ctx, node.InitOptions{Dir: dir, Name: "cert-xx", Org: "A partner that is down", Country: "LU",
+		AdminPassword: "a long enough password", FedEndpoint: "https://" + down + "/",
+		Contacts: []card.Contact{{Role: card.RoleCSIRT24x7, Name: "Duty officer", Email: "duty@xx.demo.example"}}}); err != nil {
+		t.Fatal(err)
+	}
+	xx, err := node.Open(ctx, dir, func(string) string { return "" }, nil, clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer xx.Close()
+	card, err := xx.Card()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := f.Node("cert-fr")
+	if _, err := fr.Fed.Registry().AddAs(ctx, card, "cert-xx", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	fr.Fed.Registry().Invalidate()
+	in := `{"to":["cert-xx"],"tlp":"green","title":"To a partner that is down","severity":"1"}`
+	if _, err := fr.Engine.Open(ctx, "alert", "analyst", json.RawMessage(in)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the delivery problem in the log", 20*time.Second, func() bool {
+		return strings.Contains(logBuf.String(), `msg="delivery problem" node=cert-fr peer=cert-xx queued=1`)
+	})
+	time.Sleep(3 * watchEvery) // retries go on: the problem is not logged again
+	if n := strings.Count(logBuf.String(), `msg="delivery problem"`); n != 1 {
+		t.Errorf("%d delivery problems logged; want 1:\n%s", n, logBuf.String())
 	}
 }
