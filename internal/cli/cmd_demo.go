@@ -39,9 +39,10 @@ assistance, a Budapest preservation request chained to a third country, a
 due-diligence notice, a ping of every duty officer) with simulated players,
 logs each step, and prints the scoreboard. CERT-PL has no simulated player
 for its first acknowledgement: acknowledge the Belgian alert in cert-pl's
-console and the final scoreboard shows it. The federation keeps running
-until Ctrl-C, which stops every node and removes the temporary directory
-(a second Ctrl-C forces the exit at once).
+console before Belgium closes it, the exercise's last step (--speed 60
+gives you 2 min 40 s), and the scoreboard printed at the end shows it.
+The federation keeps running until Ctrl-C, which stops every node and
+removes the temporary directory (a second Ctrl-C forces the exit at once).
 
 --headless plays the exercise to the end, prints the scoreboard and exits:
 0 when every step was played, 1 when any failed. Without --speed it plays
