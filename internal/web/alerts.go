@@ -39,6 +39,8 @@ type alertsData struct {
 	Rows     []alertRow
 	Limit    int
 	More     string // the URL showing more, "" when everything is shown
+	Capped   bool   // the newest caseScan alerts were read, not all
+	Scan     int
 	CanAct   bool
 	Chart    *svgChart
 }
@@ -56,8 +58,9 @@ func alertStatus(cat *catalogue, v alert.View, open bool) string {
 }
 
 func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
+	ctx := r.Context()
 	qs := r.URL.Query()
-	d := alertsData{Box: qs.Get("box"), OpenOnly: qs.Get("open") == "1", CanAct: Can(q.role, CapAlertsAct)}
+	d := alertsData{Box: qs.Get("box"), OpenOnly: qs.Get("open") == "1", CanAct: Can(q.role, CapAlertsAct), Scan: caseScan}
 	if d.Box != "sent" {
 		d.Box = "inbox"
 	}
@@ -65,39 +68,50 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
 	if n, err := strconv.Atoi(qs.Get("limit")); err == nil && n > 0 {
 		d.Limit = min(n, alertListMax)
 	}
-	list, err := s.wf.List(r.Context(), "alert", d.OpenOnly, d.Limit)
+	self := s.wf.Self()
+	sent := d.Box == "sent"
+	kept, more, capped, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "alert", OpenOnly: d.OpenOnly}, d.Limit,
+		func(c store.WorkflowCase) bool { return (c.Origin == self) == sent })
 	if err != nil {
 		return err
 	}
-	self := s.wf.Self()
-	for _, a := range list {
-		sent := a.Origin.ID == self
-		if sent != (d.Box == "sent") {
-			continue
-		}
+	d.Capped = capped
+	cases, err := s.full(ctx, kept, q.now)
+	if err != nil {
+		return err
+	}
+	for _, fc := range cases {
 		var v alert.View
-		if err := json.Unmarshal(a.Detail, &v); err != nil {
-			s.log.Warn("console: alert state does not read", "id", a.ID, "err", err)
+		if err := json.Unmarshal(fc.View, &v); err != nil {
+			s.log.Warn("console: alert state does not read", "id", fc.Summary.ID, "err", err)
 			continue
 		}
-		row := alertRow{Summary: a, AckBy: v.AckBy, Acknowledged: v.Acknowledged, Recipients: len(v.Recipients),
-			StatusText: alertStatus(q.c, v, a.Open)}
+		row := alertRow{Summary: fc.Summary, AckBy: v.AckBy, Acknowledged: v.Acknowledged, Recipients: len(v.Recipients),
+			StatusText: alertStatus(q.c, v, fc.Summary.Open)}
 		for i := range v.Recipients {
 			if v.Recipients[i].Node == self {
 				row.Ours = &v.Recipients[i]
 			}
 		}
-		row.Overdue = a.Open && v.AckBy.Before(q.now) && (sent && v.Acknowledged < len(v.Recipients) || !sent && row.Ours != nil && row.Ours.AcknowledgedAt == nil)
+		row.Overdue = fc.Summary.Open && v.AckBy.Before(q.now) &&
+			(sent && v.Acknowledged < len(v.Recipients) || !sent && row.Ours != nil && row.Ours.AcknowledgedAt == nil)
 		d.Rows = append(d.Rows, row)
 	}
-	if len(list) == d.Limit && d.Limit < alertListMax {
+	if more && d.Limit < alertListMax {
 		u := url.Values{"box": {d.Box}, "limit": {strconv.Itoa(min(d.Limit*4, alertListMax))}}
 		if d.OpenOnly {
 			u.Set("open", "1")
 		}
 		d.More = Prefix + "alerts?" + u.Encode()
 	}
-	d.Chart = alertsOverTime(q.c, list, self, q.now)
+	// The chart counts the alerts of the last two weeks, sent and received.
+	recent, _, _, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "alert"}, caseScan, func(c store.WorkflowCase) bool {
+		return !c.Opened.Before(q.now.AddDate(0, 0, -alertDays))
+	})
+	if err != nil {
+		return err
+	}
+	d.Chart = alertsOverTime(q.c, recent, self, q.now)
 	v := s.newView(r, q, q.c, "alerts")
 	v.Title = q.c.T("alerts.title")
 	v.Data = d

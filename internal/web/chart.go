@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/entraide/entraide/internal/workflow"
+	"github.com/entraide/entraide/internal/store"
 )
 
 // Charts are drawn on the server as SVG, inline in the page: no script,
@@ -72,7 +72,7 @@ const alertDays = 14
 
 // alertsOverTime draws the alerts opened per day over the last two weeks
 // (UTC days), received and sent stacked, from the alerts listed.
-func alertsOverTime(cat *catalogue, list []workflow.Summary, self string, now time.Time) *svgChart {
+func alertsOverTime(cat *catalogue, list []store.WorkflowCase, self string, now time.Time) *svgChart {
 	const colW, h, top, bottom, left = 28, 120, 8, 24, 30
 	today := now.UTC().Truncate(24 * time.Hour)
 	first := today.AddDate(0, 0, -(alertDays - 1))
@@ -82,7 +82,7 @@ func alertsOverTime(cat *catalogue, list []workflow.Summary, self string, now ti
 		if d < 0 || d >= alertDays || a.Opened.Before(first) {
 			continue
 		}
-		if a.Origin.ID == self {
+		if a.Origin == self {
 			sent[d]++
 		} else {
 			recv[d]++

@@ -5,10 +5,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
-	"sort"
 	"time"
 
-	"github.com/entraide/entraide/internal/alert"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/store"
 	"github.com/entraide/entraide/internal/workflow"
@@ -18,7 +16,6 @@ import (
 // the node, and says when there is more.
 const (
 	overviewDue       = 30  // deadlines shown
-	overviewAlertScan = 300 // open alerts read to find those awaiting our acknowledgement
 	overviewAlerts    = 15  // of which shown
 	overviewIncidents = 500 // open incidents counted by severity
 )
@@ -50,6 +47,7 @@ type overviewData struct {
 	Alerts       []pendingAlert
 	AlertsMore   bool
 	AlertsTotal  int
+	Scan         int        // how many deadlines the count looks at
 	Incidents    []sevCount // open incidents per common level, 5 to 0 then none (-1)
 	IncidentsAll int
 	IncidentsCap bool // at least overviewIncidents: the counts are of the newest ones
@@ -68,7 +66,7 @@ type overviewData struct {
 // severity, and the federation's health.
 func (s *Server) overview(w http.ResponseWriter, r *http.Request, q *req) error {
 	ctx := r.Context()
-	d := overviewData{CanIncidents: Can(q.role, CapIncidents)}
+	d := overviewData{CanIncidents: Can(q.role, CapIncidents), Scan: caseScan}
 	due, err := s.wf.Due(ctx, overviewDue+1)
 	if err != nil {
 		return err
@@ -93,30 +91,23 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, q *req) error 
 	}
 
 	if Can(q.role, CapAlerts) {
-		alerts, err := s.wf.List(ctx, "alert", true, overviewAlertScan)
+		// The alerts received that wait on this node's acknowledgement are
+		// the open alerts of another node whose next deadline waits on us
+		// (all recipients of an alert share its deadline): found in the
+		// deadline index, the most urgent first, without reading states.
+		kept, more, capped, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "alert", DueOnly: true}, caseScan,
+			func(c store.WorkflowCase) bool { return c.Origin != self && slices.Contains(c.WaitingOn, self) })
 		if err != nil {
 			return err
 		}
-		for _, a := range alerts {
-			if a.Origin.ID == self {
-				continue
-			}
-			var v alert.View
-			if json.Unmarshal(a.Detail, &v) != nil {
-				continue
-			}
-			for _, rc := range v.Recipients {
-				if rc.Node == self && rc.AcknowledgedAt == nil {
-					d.AlertsTotal++
-					if len(d.Alerts) < overviewAlerts {
-						d.Alerts = append(d.Alerts, pendingAlert{Summary: a, AckBy: v.AckBy, Overdue: v.AckBy.Before(q.now)})
-					}
-				}
-			}
+		d.AlertsTotal, d.AlertsMore = len(kept), more || capped
+		shown := kept[:min(len(kept), overviewAlerts)]
+		extras := s.caseExtras(ctx, summaries(shown))
+		for _, c := range shown {
+			sm := s.summarize(c, q.now)
+			sm.Exercise = extras[c.ID].exercise
+			d.Alerts = append(d.Alerts, pendingAlert{Summary: sm, AckBy: c.NextDue, Overdue: c.NextDue.Before(q.now)})
 		}
-		d.AlertsMore = len(alerts) == overviewAlertScan
-		// The most urgent first.
-		sort.SliceStable(d.Alerts, func(i, j int) bool { return d.Alerts[i].AckBy.Before(d.Alerts[j].AckBy) })
 	}
 
 	if d.CanIncidents {
@@ -175,6 +166,19 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, q *req) error 
 type extra struct {
 	what     string
 	exercise string
+}
+
+// summaries are the ids and deadlines of case rows, for caseExtras.
+func summaries(cs []store.WorkflowCase) []workflow.Summary {
+	out := make([]workflow.Summary, len(cs))
+	for i, c := range cs {
+		out[i].ID = c.ID
+		if !c.NextDue.IsZero() {
+			nd := c.NextDue
+			out[i].NextDue = &nd
+		}
+	}
+	return out
 }
 
 // caseExtras reads, for a bounded list of cases, the exercise each

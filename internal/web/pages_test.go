@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -457,5 +458,44 @@ func TestLegalHiddenFromViewers(t *testing.T) {
 	}
 	if pg := liaison.get("/console/kinds/nonsense"); pg.status != http.StatusNotFound {
 		t.Errorf("unknown kind: %d", pg.status)
+	}
+}
+
+// The inbox and the overview find the alert a partner sent among more
+// alerts this node sent since than a page shows.
+func TestInboxAmongManySent(t *testing.T) {
+	p := newPair(t)
+	res, err := p.de.Workflow.Open(context.Background(), "alert", "jonas", mustJSON(t, map[string]any{"to": []string{"cert-fr"}, "tlp": "green",
+		"title": "The one DE sent", "severity": "low", "ack_by": "48h"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.fed.WaitFor("DE's alert at FR", 10*time.Second, func() bool {
+		_, err := p.fr.Workflow.Get(context.Background(), res.ID)
+		return err == nil
+	})
+	for i := range 130 {
+		p.clk.Advance(time.Second)
+		if _, err := p.fr.Workflow.Open(context.Background(), "alert", "alice", mustJSON(t, map[string]any{"to": []string{"cert-de"},
+			"tlp": "green", "title": "FR's alert " + strconv.Itoa(i), "severity": "low", "ack_by": "4h"})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := p.fr.b()
+	b.login("liaison")
+	if pg := b.get("/console/alerts"); count(pg.body, "alert-row") != 1 || !strings.Contains(pg.body, res.ID) {
+		t.Errorf("FR's inbox: %d rows\n%s", count(pg.body, "alert-row"), pg.body)
+	}
+	pg := b.get("/console/alerts?box=sent")
+	if count(pg.body, "alert-row") != 100 || count(pg.body, "alerts-more") != 1 {
+		t.Errorf("FR's sent box: %d rows, more link %d", count(pg.body, "alert-row"), count(pg.body, "alerts-more"))
+	}
+	if pg := b.get("/console/alerts?box=sent&limit=400"); count(pg.body, "alert-row") != 130 || count(pg.body, "alerts-more") != 0 {
+		t.Errorf("FR's sent box, all: %d rows", count(pg.body, "alert-row"))
+	}
+	pg = b.get("/console/")
+	if count(pg.body, "pending-alert") != 1 || !strings.Contains(pg.body, res.ID) ||
+		!strings.Contains(pg.body, `data-testid="pending-alerts-count">1<`) {
+		t.Errorf("FR's overview:\n%s", pg.body)
 	}
 }
