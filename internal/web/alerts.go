@@ -19,7 +19,7 @@ import (
 // raises it up to alertListMax).
 const (
 	alertListDefault = 100
-	alertListMax     = 1000
+	alertListMax     = 400
 )
 
 // alertRow is one alert in the inbox or the sent list.

@@ -17,7 +17,7 @@ import (
 
 const (
 	incidentListDefault = 100
-	incidentListMax     = 1000
+	incidentListMax     = 400
 )
 
 type incidentRow struct {
