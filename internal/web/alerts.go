@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -18,8 +19,8 @@ import (
 // Alert lists read the newest alerts, at most this many (a "more" link
 // raises it up to alertListMax).
 const (
-	alertListDefault = 100
-	alertListMax     = 400
+	alertListDefault = 50
+	alertListMax     = 200
 )
 
 // alertRow is one alert in the inbox or the sent list.
@@ -70,16 +71,11 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
 	}
 	self := s.wf.Self()
 	sent := d.Box == "sent"
-	kept, more, capped, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "alert", OpenOnly: d.OpenOnly}, d.Limit,
-		func(c store.WorkflowCase) bool { return (c.Origin == self) == sent })
+	cases, more, capped, err := s.alertBox(ctx, d.OpenOnly, sent, d.Limit, q.now)
 	if err != nil {
 		return err
 	}
 	d.Capped = capped
-	cases, err := s.full(ctx, kept, q.now)
-	if err != nil {
-		return err
-	}
 	for _, fc := range cases {
 		var v alert.View
 		if err := json.Unmarshal(fc.View, &v); err != nil {
@@ -105,8 +101,9 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
 		d.More = Prefix + "alerts?" + u.Encode()
 	}
 	// The chart counts the alerts of the last two weeks, sent and received.
-	recent, _, _, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "alert"}, caseScan, func(c store.WorkflowCase) bool {
-		return !c.Opened.Before(q.now.AddDate(0, 0, -alertDays))
+	since := q.now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(alertDays - 1))
+	recent, _, _, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "alert"}, caseScan, func(c store.WorkflowCase) (bool, bool) {
+		return true, c.Opened.Before(since)
 	})
 	if err != nil {
 		return err
@@ -117,6 +114,38 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
 	v.Data = d
 	s.render(w, http.StatusOK, v)
 	return nil
+}
+
+// alertBox finds the newest alerts of one box. Most of the time one read
+// of the newest alerts with their states holds enough of the box's; when
+// the other box crowds it out (a node that sends far more than it
+// receives), the index rows are scanned without states and only the rows
+// kept are read in full.
+func (s *Server) alertBox(ctx context.Context, openOnly, sent bool, limit int, now time.Time) (cases []fullCase, more, capped bool, err error) {
+	self := s.wf.Self()
+	list, err := s.wf.List(ctx, "alert", openOnly, 2*limit)
+	if err != nil {
+		return nil, false, false, err
+	}
+	for _, sm := range list {
+		if (sm.Origin.ID == self) != sent {
+			continue
+		}
+		if len(cases) == limit {
+			return cases, true, false, nil
+		}
+		cases = append(cases, fullCase{Summary: sm, View: sm.Detail, Exercise: sm.Exercise})
+	}
+	if len(cases) == limit || len(list) < 2*limit {
+		return cases, false, false, nil // enough, or every alert was read
+	}
+	kept, more, capped, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "alert", OpenOnly: openOnly}, limit,
+		func(c store.WorkflowCase) (bool, bool) { return (c.Origin == self) == sent, false })
+	if err != nil {
+		return nil, false, false, err
+	}
+	cases, err = s.full(ctx, kept, now)
+	return cases, more, capped, err
 }
 
 // alertDetailData is one alert with its recipients and what this person

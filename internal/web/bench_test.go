@@ -196,7 +196,7 @@ func BenchmarkAlerts(b *testing.B) {
 	benchPage(b, func(*benchNode) string { return "/console/alerts?box=inbox" })
 }
 func BenchmarkAlertsSent(b *testing.B) {
-	benchPage(b, func(*benchNode) string { return "/console/alerts?box=sent&limit=400" })
+	benchPage(b, func(*benchNode) string { return "/console/alerts?box=sent&limit=200" })
 }
 func BenchmarkAlertDetail(b *testing.B) {
 	benchPage(b, func(bn *benchNode) string { return "/console/alerts/" + bn.alert })

@@ -96,7 +96,9 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, q *req) error 
 		// (all recipients of an alert share its deadline): found in the
 		// deadline index, the most urgent first, without reading states.
 		kept, more, capped, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "alert", DueOnly: true}, caseScan,
-			func(c store.WorkflowCase) bool { return c.Origin != self && slices.Contains(c.WaitingOn, self) })
+			func(c store.WorkflowCase) (bool, bool) {
+				return c.Origin != self && slices.Contains(c.WaitingOn, self), false
+			})
 		if err != nil {
 			return err
 		}

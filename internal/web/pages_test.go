@@ -487,10 +487,10 @@ func TestInboxAmongManySent(t *testing.T) {
 		t.Errorf("FR's inbox: %d rows\n%s", count(pg.body, "alert-row"), pg.body)
 	}
 	pg := b.get("/console/alerts?box=sent")
-	if count(pg.body, "alert-row") != 100 || count(pg.body, "alerts-more") != 1 {
+	if count(pg.body, "alert-row") != 50 || count(pg.body, "alerts-more") != 1 {
 		t.Errorf("FR's sent box: %d rows, more link %d", count(pg.body, "alert-row"), count(pg.body, "alerts-more"))
 	}
-	if pg := b.get("/console/alerts?box=sent&limit=400"); count(pg.body, "alert-row") != 130 || count(pg.body, "alerts-more") != 0 {
+	if pg := b.get("/console/alerts?box=sent&limit=200"); count(pg.body, "alert-row") != 130 || count(pg.body, "alerts-more") != 0 {
 		t.Errorf("FR's sent box, all: %d rows", count(pg.body, "alert-row"))
 	}
 	pg = b.get("/console/")

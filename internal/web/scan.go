@@ -15,13 +15,14 @@ import (
 // it waits), so that finding the alerts this node received among
 // thousands it sent costs little; only the rows shown are then read in
 // full, one indexed read each.
-const caseScan = 5000
+const caseScan = 2000
 
 // scanCases reads at most caseScan summaries matching q (NoState), keeps
-// those keep accepts, at most want of them, and says whether it stopped
-// before the end of the matching rows (more) and whether the scan itself
-// was cut short (capped: older cases were not looked at).
-func (s *Server) scanCases(ctx context.Context, q store.WorkflowQuery, want int, keep func(store.WorkflowCase) bool) (kept []store.WorkflowCase, more, capped bool, err error) {
+// those keep accepts, at most want of them, until keep says stop, and
+// says whether it stopped before the end of the matching rows (more) and
+// whether the scan itself was cut short (capped: older cases were not
+// looked at).
+func (s *Server) scanCases(ctx context.Context, q store.WorkflowQuery, want int, keep func(store.WorkflowCase) (keep, stop bool)) (kept []store.WorkflowCase, more, capped bool, err error) {
 	ws, err := store.Workflows(s.st)
 	if err != nil {
 		return nil, false, false, err
@@ -32,7 +33,11 @@ func (s *Server) scanCases(ctx context.Context, q store.WorkflowQuery, want int,
 		return nil, false, false, err
 	}
 	for _, c := range cs {
-		if !keep(c) {
+		k, stop := keep(c)
+		if stop {
+			return kept, false, false, nil
+		}
+		if !k {
 			continue
 		}
 		if len(kept) == want {
