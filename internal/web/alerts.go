@@ -100,7 +100,9 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
 		}
 		d.More = Prefix + "alerts?" + u.Encode()
 	}
-	// The chart counts the alerts of the last two weeks, sent and received.
+	// The chart counts the alerts of the last two weeks, sent and received,
+	// from the index rows (newest first: the scan stops at the first older
+	// one).
 	since := q.now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -(alertDays - 1))
 	recent, _, _, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "alert"}, caseScan, func(c store.WorkflowCase) (bool, bool) {
 		return true, c.Opened.Before(since)

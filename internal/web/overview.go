@@ -113,7 +113,9 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, q *req) error 
 	}
 
 	if d.CanIncidents {
-		inc, err := s.wf.List(ctx, "incident", true, overviewIncidents)
+		// Severity and state are index columns: no state is read.
+		inc, _, _, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "incident", OpenOnly: true}, overviewIncidents,
+			func(store.WorkflowCase) (bool, bool) { return true, false })
 		if err != nil {
 			return err
 		}
