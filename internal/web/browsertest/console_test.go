@@ -36,6 +36,7 @@ const deliveryTime = 20 * time.Second
 // browser in.
 func TestConsoleStory(t *testing.T) {
 	needChromium(t) // before the federation: no browser, no test
+	t.Parallel()
 	w := newWorld(t)
 	b := startBrowser(t, w.fr.cert, w.de.cert)
 	dir := shots(t)
@@ -214,6 +215,7 @@ func TestConsoleStory(t *testing.T) {
 // code — is refused (403), and nothing changes on the node.
 func TestConsoleViewerCannotAct(t *testing.T) {
 	needChromium(t) // before the federation: no browser, no test
+	t.Parallel()
 	w := newWorld(t)
 	alertID := w.fr.open(t, "alert", "marc", map[string]any{"to": []string{"cert-de"}, "tlp": "amber",
 		"title": "Credential stuffing against ministries", "severity": "high", "ack_by": "6h"})
@@ -304,6 +306,7 @@ func TestConsoleViewerCannotAct(t *testing.T) {
 // the rules withhold it from.
 func TestConsoleSharingRules(t *testing.T) {
 	needChromium(t) // before the federation: no browser, no test
+	t.Parallel()
 	w := newWorld(t)
 	ctx := context.Background()
 	redID := share(t, w.fr, fedtest.Indicator("Implant at the ministry, codename NIGHTJAR"), stix.TLPRed, nil, []string{"alice@cert-de"})

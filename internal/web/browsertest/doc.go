@@ -25,5 +25,8 @@
 // pictures for people; nothing compares them.
 //
 //	go test ./internal/web/browsertest/
-//	go test ./internal/web/browsertest/ -run Story -update   # refresh docs/screenshots
+//	go test ./internal/web/browsertest/ -update   # refresh docs/screenshots
+//
+// The three tests run in parallel, each with its federation and its
+// browser; every wait is bounded (a step, a delivery, the browser's life).
 package browsertest
