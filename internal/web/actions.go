@@ -1,12 +1,16 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
+	"github.com/entraide/entraide/internal/notice"
+	"github.com/entraide/entraide/internal/preservation"
 	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/workflow"
 )
@@ -15,9 +19,15 @@ import (
 // engine's JSON.
 type field struct {
 	form, json string
-	list       bool // a list typed as "a, b c"
-	upper      bool // country codes
+	list       bool     // a list typed as "a, b c"
+	upper      bool     // country codes
+	number     bool     // a whole number
+	long       bool     // several lines
+	choices    []string // the values offered (a select), when the kind has a list
 }
+
+// text is a field whose form name is its JSON name.
+func text(name string) field { return field{form: name, json: name} }
 
 // actionFields says, per kind and action, which form fields the console
 // passes to Engine.Act; anything else in the form is ignored. Alerts have
@@ -39,6 +49,42 @@ var actionFields = map[string]map[string][]field{
 		"answer": {{form: "challenge", json: "challenge"}, {form: "comment", json: "comment"}},
 		"close":  {{form: "comment", json: "comment"}},
 	},
+	"notice": {
+		"respond": {{form: "answer", json: "answer", choices: notice.Answers}, text("action_taken"), text("reason"), {form: "comment", json: "comment", long: true}},
+		"remind":  {text("respond_by"), {form: "comment", json: "comment", long: true}},
+		"close":   {text("outcome")},
+	},
+	"assist": {
+		"offer":    {text("capability"), {form: "team_size", json: "team_size", number: true}, text("available_from"), text("available_until"), text("note")},
+		"no-offer": {text("reason")},
+		"withdraw": {text("offer_ref"), text("reason")},
+		"accept":   {text("offer_ref"), text("note")},
+		"decline":  {text("offer_ref"), text("reason")},
+		"close":    {{form: "report", json: "report", long: true}},
+	},
+	"preservation": preservationForms(),
+}
+
+// preservationForms are the forms of the Budapest workflow's actions, from
+// the fields each takes (preservation.Fields); disclosures, a structured
+// list, stay on the command line and the JSON API.
+func preservationForms() map[string][]field {
+	out := map[string][]field{}
+	for _, a := range preservation.Kind.Actions {
+		var fs []field
+		for _, name := range preservation.Fields(a) {
+			switch name {
+			case "disclosures":
+				continue
+			case "comment", "explanation", "preserved", "not_preserved":
+				fs = append(fs, field{form: name, json: name, long: true})
+			default:
+				fs = append(fs, text(name))
+			}
+		}
+		out[a] = fs
+	}
+	return out
 }
 
 // actionInput builds the engine's JSON from a form: empty fields are left
@@ -52,6 +98,14 @@ func actionInput(fs []field, form url.Values) (json.RawMessage, error) {
 		}
 		if f.upper {
 			v = strings.ToUpper(v)
+		}
+		if f.number {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return nil, workflow.Inputf("%s: %q is not a whole number", f.json, v)
+			}
+			in[f.json] = n
+			continue
 		}
 		if f.list {
 			in[f.json] = words(v)
@@ -87,10 +141,10 @@ func (s *Server) caseAct(w http.ResponseWriter, r *http.Request, q *req) error {
 		return notFound()
 	}
 	in, err := actionInput(fs, r.PostForm)
-	if err != nil {
-		return err
+	if err == nil {
+		_, err = s.wf.Act(r.Context(), id, action, q.u.Name, in)
 	}
-	if _, err := s.wf.Act(r.Context(), id, action, q.u.Name, in); err != nil {
+	if err != nil {
 		if errors.Is(err, workflow.ErrInput) || errors.Is(err, workflow.ErrNotParty) {
 			pe := classify(err)
 			return s.showCase(w, r, q, vw, pe.status, action, pe.detail)
@@ -121,4 +175,47 @@ func (s *Server) showCase(w http.ResponseWriter, r *http.Request, q *req, vw *wo
 		return s.renderIncident(w, r, q, vw, status, action, msg)
 	}
 	return s.renderCase(w, r, q, vw, status, action, msg)
+}
+
+// actionForm is one action a person may take on a case now, with its
+// fields.
+type actionForm struct {
+	Name   string
+	Fields []field
+}
+
+// Form, JSON and the others let templates read a field.
+func (f field) Name() string      { return f.form }
+func (f field) Number() bool      { return f.number }
+func (f field) Long() bool        { return f.long }
+func (f field) Choices() []string { return f.choices }
+
+// allowedActions lists the actions of a case the person may take here and
+// now: the role may act on the kind, the case is open, the console knows
+// the action's form, and the kind allows this node to take it (who opened
+// the case, who received it). Whether the step fits the case's state is
+// the engine's to say when the form is sent.
+func (s *Server) allowedActions(ctx context.Context, q *req, vw *workflow.View) []actionForm {
+	forms := actionFields[vw.Kind]
+	if !vw.Open || len(forms) == 0 || !canActKind(q.role, vw.Kind) {
+		return nil
+	}
+	k, ok := s.wf.Kind(vw.Kind)
+	if !ok {
+		return nil
+	}
+	c, _, err := s.wf.Load(ctx, vw.ID)
+	if err != nil {
+		s.log.Warn("console: case does not load", "id", vw.ID, "err", err)
+		return nil
+	}
+	var out []actionForm
+	for _, a := range k.Actions {
+		fs, ok := forms[a]
+		if !ok || (k.Allowed != nil && k.Allowed(c, s.wf.Self(), a) != nil) {
+			continue
+		}
+		out = append(out, actionForm{Name: a, Fields: fs})
+	}
+	return out
 }

@@ -18,6 +18,7 @@ type caseData struct {
 	DetailJSON string
 	FormError  string
 	FormAction string
+	Actions    []actionForm
 }
 
 // caseDetail shows a case of any kind the role may see; kinds with their
@@ -42,7 +43,7 @@ func (s *Server) caseDetail(w http.ResponseWriter, r *http.Request, q *req) erro
 }
 
 func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, q *req, vw *workflow.View, status int, action, msg string) error {
-	d := caseData{View: vw, FormError: msg, FormAction: action}
+	d := caseData{View: vw, FormError: msg, FormAction: action, Actions: s.allowedActions(r.Context(), q, vw)}
 	if len(vw.Detail) > 0 {
 		var b bytes.Buffer
 		if json.Indent(&b, vw.Detail, "", "  ") == nil {

@@ -1,12 +1,14 @@
 package web
 
 import (
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/entraide/entraide/internal/clock"
+	"github.com/entraide/entraide/internal/workflow"
 )
 
 // A session cookie is only ever worth something when the server made it:
@@ -57,4 +59,15 @@ func FuzzActionInput(f *testing.F) {
 			t.Fatalf("an undeclared field passed: %s", b)
 		}
 	})
+}
+
+func TestActionInputNumber(t *testing.T) {
+	fs := actionFields["assist"]["offer"]
+	b, err := actionInput(fs, url.Values{"capability": {"forensics"}, "team_size": {"3"}, "note": {""}})
+	if err != nil || string(b) != `{"capability":"forensics","team_size":3}` {
+		t.Fatalf("offer: %s %v", b, err)
+	}
+	if _, err := actionInput(fs, url.Values{"team_size": {"three"}}); !errors.Is(err, workflow.ErrInput) {
+		t.Fatalf("a team of three in letters: %v", err)
+	}
 }

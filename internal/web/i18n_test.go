@@ -152,6 +152,20 @@ func usedKeys(t *testing.T) map[string]string {
 		}
 		keys["auditkind."+string(k)] = "audit kinds"
 	}
+	for kind, actions := range actionFields {
+		if kind == "incident" {
+			continue // the incident page has its own forms
+		}
+		for a, fs := range actions {
+			keys["do."+a] = "forms of " + kind
+			for _, f := range fs {
+				keys["field."+f.json] = "forms of " + kind
+				for _, c := range f.choices {
+					keys["choice."+c] = "choices of " + kind
+				}
+			}
+		}
+	}
 	for m := 1; m <= 12; m++ {
 		keys["month."+strconv.Itoa(m)] = "dates"
 	}

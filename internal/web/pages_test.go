@@ -499,3 +499,57 @@ func TestInboxAmongManySent(t *testing.T) {
 		t.Errorf("FR's overview:\n%s", pg.body)
 	}
 }
+
+// A due-diligence notice on the generic case page: DE's liaison officer
+// is offered only what a recipient may do (respond), answers with the
+// form; a viewer is offered nothing and refused; FR, the sender, is
+// offered the reminder and the closure.
+func TestNoticeActions(t *testing.T) {
+	p := newPair(t)
+	res, err := p.fr.Workflow.Open(context.Background(), "notice", "alice", mustJSON(t, map[string]any{
+		"to": []string{"cert-de"}, "tlp": "amber", "title": "DDoS on the tax portal from hosts in DE",
+		"activity": []string{"availability:ddos"}, "indicators": []string{"198.51.100.7"}, "requested_action": "Take the C2 hosts offline."}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.ID
+	p.fed.WaitFor("the notice at DE", 10*time.Second, func() bool {
+		_, err := p.de.Workflow.Get(context.Background(), id)
+		return err == nil
+	})
+	viewer := p.de.b()
+	viewer.login("viewer")
+	pg := viewer.get("/console/cases/" + id)
+	if pg.status != 200 || strings.Contains(pg.body, `data-testid="act-`) {
+		t.Fatalf("viewer's notice page: %d\n%s", pg.status, pg.body)
+	}
+	if pg := viewer.post("/console/cases/"+id+"/respond", url.Values{"answer": {"investigating"}}); pg.status != http.StatusForbidden {
+		t.Errorf("viewer responds: %d", pg.status)
+	}
+	liaison := p.de.b()
+	liaison.login("liaison")
+	pg = liaison.get("/console/cases/" + id)
+	if count(pg.body, "act-respond-form") != 1 || count(pg.body, "act-remind-form") != 0 || count(pg.body, "act-close-form") != 0 {
+		t.Fatalf("DE liaison's notice page:\n%s", pg.body)
+	}
+	checkStrict(t, "notice", pg)
+	p.clk.Advance(30 * time.Minute)
+	pg = liaison.post("/console/cases/"+id+"/respond", url.Values{"answer": {"investigating"}, "comment": {"Hosting provider contacted."}})
+	if pg.status != http.StatusSeeOther || pg.location() != "/console/cases/"+id+"?done=acted" {
+		t.Fatalf("respond: %d %q\n%s", pg.status, pg.location(), pg.body)
+	}
+	v, err := p.de.Workflow.Get(context.Background(), id)
+	if err != nil || len(v.Timeline) != 1 || v.Timeline[0].Actor != "liaison" || v.Timeline[0].Action != "respond" {
+		t.Fatalf("DE's timeline: %+v %v", v, err)
+	}
+	frLiaison := p.fr.b()
+	frLiaison.login("liaison")
+	pg = frLiaison.get("/console/cases/" + id)
+	if count(pg.body, "act-respond-form") != 0 || count(pg.body, "act-remind-form") != 1 || count(pg.body, "act-close-form") != 1 {
+		t.Fatalf("FR liaison's notice page:\n%s", pg.body)
+	}
+	// A list takes no POST.
+	if pg := frLiaison.post("/console/kinds/notice", nil); pg.status != http.StatusMethodNotAllowed && pg.status != http.StatusNotFound {
+		t.Errorf("POST on a list: %d", pg.status)
+	}
+}

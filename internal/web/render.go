@@ -336,6 +336,24 @@ func (s *Server) funcs(cat *catalogue) template.FuncMap {
 			}
 			return cat.Span(time.Duration(*p) * time.Second)
 		},
+		"doaction": func(a string) string {
+			if cat.Has("do." + a) {
+				return cat.T("do." + a)
+			}
+			return a
+		},
+		"fieldname": func(f string) string {
+			if cat.Has("field." + f) {
+				return cat.T("field." + f)
+			}
+			return f
+		},
+		"choice": func(c string) string {
+			if cat.Has("choice." + c) {
+				return cat.T("choice." + c)
+			}
+			return c
+		},
 		"auditkind": func(k string) string {
 			if cat.Has("auditkind." + k) {
 				return cat.T("auditkind." + k)

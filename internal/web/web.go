@@ -60,6 +60,7 @@ type Engine interface {
 	List(ctx context.Context, kind string, openOnly bool, limit int) ([]workflow.Summary, error)
 	Due(ctx context.Context, limit int) ([]workflow.Summary, error)
 	Get(ctx context.Context, id string) (*workflow.View, error)
+	Load(ctx context.Context, caseID string) (*workflow.Case, []workflow.Step, error)
 	Open(ctx context.Context, kind, actor string, in json.RawMessage) (*workflow.Result, error)
 	Act(ctx context.Context, caseID, action, actor string, in json.RawMessage) (*workflow.Result, error)
 }
