@@ -142,11 +142,13 @@ func (s *Server) intel(w http.ResponseWriter, r *http.Request, q *req) error {
 		if err != nil {
 			return err
 		}
-		d.Scanned += len(pg.Entries)
 		vis, err := s.fed.VisibleToUser(ctx, q.u, coll, pg.Entries)
 		if err != nil {
 			return err
 		}
+		// Only what the user may see is counted: a count of the entries
+		// read would tell them how many were withheld.
+		d.Scanned += len(vis)
 		for _, e := range vis {
 			if needle == "" || bytes.Contains(bytes.ToLower(e.Raw), []byte(needle)) {
 				entries = append(entries, e)
