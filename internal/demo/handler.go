@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/entraide/entraide/internal/api"
+	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/store"
@@ -43,7 +44,8 @@ func Handler(ctx context.Context, n *node.Node, fed *federation.Federation, wf *
 		return nil, err
 	}
 	console, err := web.New(web.Options{Engine: wf, Federation: fed, Store: n.Store, Clock: n.Clock, Log: log,
-		Node: web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country}})
+		Node:      web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country},
+		Directory: func(ctx context.Context) ([]contact.Node, error) { return contact.Nodes(ctx, n, fed.Registry()) }})
 	if err != nil {
 		return nil, err
 	}
