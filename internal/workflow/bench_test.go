@@ -11,6 +11,7 @@ package workflow_test
 // enough for the CI smoke run; the issue's figure is 10,000).
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -25,8 +26,10 @@ import (
 	"github.com/entraide/entraide/internal/alert"
 	"github.com/entraide/entraide/internal/cli"
 	"github.com/entraide/entraide/internal/clock"
+	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/federation/fedtest"
+	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/store"
 	"github.com/entraide/entraide/internal/store/pgtest"
 	"github.com/entraide/entraide/internal/workflow"
@@ -58,9 +61,11 @@ func benchCases(b *testing.B) int {
 //
 // Sub-benchmarks, per engine: query (the store's due query, as Due runs
 // it), due (Engine.Due(ctx, 0), what status calls: at most 1,000 items),
-// due-all (Engine.Due for every case), and status (`entraide status --data
-// DIR`, in process: opening the node, the federation and the workflows,
-// the peers' queues, the due list, the table).
+// due-all (Engine.Due for every case), peers (Federation.Status, the
+// peers' queues, the other half of status), open (what status does before
+// it reads anything: opening the node, its federation and workflows), and
+// status (`entraide status --data DIR`, in process: all of it and the
+// table).
 func BenchmarkStatusDue10k(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) { benchStatusDue(b, nil) })
 	b.Run("postgresql", func(b *testing.B) {
@@ -159,6 +164,26 @@ func benchStatusDue(b *testing.B, db func(testing.TB, string) string) {
 			}
 		}
 	})
+	b.Run("peers", func(b *testing.B) {
+		for b.Loop() {
+			ps, err := fr.Fed.Status(ctx)
+			if err != nil || len(ps) != len(names)-1 {
+				b.Fatalf("%d peers: %v", len(ps), err)
+			}
+		}
+	})
+	b.Run("open", func(b *testing.B) {
+		for b.Loop() {
+			nd, err := node.Open(ctx, fr.Dir, func(string) string { return "" }, nil, clk)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := cooperation.Open(ctx, nd, federation.Config{}); err != nil {
+				b.Fatal(err)
+			}
+			nd.Close()
+		}
+	})
 	env := cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: io.Discard, Clock: clk,
 		Getenv: func(string) string { return "" }, IsTerminal: func(io.Writer) bool { return false }}
 	b.Run("status", func(b *testing.B) {
@@ -168,6 +193,28 @@ func benchStatusDue(b *testing.B, db func(testing.TB, string) string) {
 			}
 		}
 	})
+	// What status says against what the node holds: its counts come from
+	// the due list, which Due caps at 1,000 items.
+	var out bytes.Buffer
+	env.Stdout = &out
+	if code := cli.Main(ctx, []string{"status", "--data", fr.Dir}, env); code != 0 {
+		b.Fatalf("status exited %d", code)
+	}
+	all, err := fr.Workflow.Due(ctx, n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	overdue := 0
+	for _, d := range all {
+		if d.Overdue {
+			overdue++
+		}
+	}
+	for line := range strings.Lines(out.String()) {
+		if strings.Contains(line, "item(s) due") {
+			b.Logf("status says %q; the node holds %d due, %d overdue", strings.TrimSpace(line), len(all), overdue)
+		}
+	}
 }
 
 // openAlert opens alert number i: to 1–5 of the peers, deadline in 1–47 h.
