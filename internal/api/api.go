@@ -45,6 +45,7 @@ type Engine interface {
 	Kind(name string) (*workflow.Kind, bool)
 	List(ctx context.Context, kind string, openOnly bool, limit int) ([]workflow.Summary, error)
 	Due(ctx context.Context, limit int) ([]workflow.Summary, error)
+	DueCounts(ctx context.Context) (due, overdue int, err error)
 	Get(ctx context.Context, id string) (*workflow.View, error)
 	Open(ctx context.Context, kind, actor string, in json.RawMessage) (*workflow.Result, error)
 	Act(ctx context.Context, caseID, action, actor string, in json.RawMessage) (*workflow.Result, error)

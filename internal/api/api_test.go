@@ -260,7 +260,7 @@ func TestEmptyLists(t *testing.T) {
 	if a := cl.do("GET", "/entraide/v1/workflows/?kind=alert&open=true&limit=5", ""); a.status != 200 || strings.TrimSpace(string(a.body)) != "[]" {
 		t.Fatalf("list: %d %s", a.status, a.body)
 	}
-	if a := cl.do("GET", "/entraide/v1/workflows/due", ""); a.status != 200 || strings.TrimSpace(string(a.body)) != `{"due":[],"overdue":0}` {
+	if a := cl.do("GET", "/entraide/v1/workflows/due", ""); a.status != 200 || strings.TrimSpace(string(a.body)) != `{"due":[],"count":0,"overdue":0}` {
 		t.Fatalf("due: %d %s", a.status, a.body)
 	}
 	if a := cl.do("HEAD", "/entraide/v1/kinds", ""); a.status != 200 || len(a.body) != 0 {

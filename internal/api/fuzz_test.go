@@ -45,6 +45,7 @@ func (f *fakeEngine) List(context.Context, string, bool, int) ([]workflow.Summar
 	return nil, nil
 }
 func (f *fakeEngine) Due(context.Context, int) ([]workflow.Summary, error) { return nil, nil }
+func (f *fakeEngine) DueCounts(context.Context) (int, int, error)          { return 0, 0, nil }
 func (f *fakeEngine) Get(_ context.Context, id string) (*workflow.View, error) {
 	if id != fakeCase {
 		return nil, store.ErrNotFound

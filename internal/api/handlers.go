@@ -142,6 +142,7 @@ func (s *Server) list(w http.ResponseWriter, r *http.Request, _ store.User) erro
 // open deadline, earliest first, and how many of them are overdue.
 type DueAnswer struct {
 	Due     []workflow.Summary `json:"due"`
+	Count   int                `json:"count"` // every open case with an open deadline, beyond the list's limit too
 	Overdue int                `json:"overdue"`
 }
 
@@ -162,10 +163,8 @@ func (s *Server) due(w http.ResponseWriter, r *http.Request, _ store.User) error
 	if a.Due == nil {
 		a.Due = []workflow.Summary{}
 	}
-	for _, c := range a.Due {
-		if c.Overdue {
-			a.Overdue++
-		}
+	if a.Count, a.Overdue, err = s.wf.DueCounts(r.Context()); err != nil {
+		return engineError(err)
 	}
 	s.writeJSON(w, http.StatusOK, a)
 	return nil

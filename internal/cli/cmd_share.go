@@ -9,6 +9,7 @@ import (
 
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/stix"
+	"github.com/entraide/entraide/internal/workflow"
 )
 
 func runShare(ctx context.Context, env Env, args []string) error {
@@ -129,7 +130,7 @@ then by deadline, with whom each waits on.`)
 	data := dataFlag(fs)
 	dbFlag(fs)
 	limit := fs.Int("due", 50, "list at most this many due items (the counts cover all)")
-	asJSON := fs.Bool("json", false, "print JSON: {peers: [...], due: [...], overdue: N}")
+	asJSON := fs.Bool("json", false, "print JSON: {peers: [...], due: [the first --due items], due_count: N, overdue: N}")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -142,14 +143,17 @@ then by deadline, with whom each waits on.`)
 	if err != nil {
 		return err
 	}
-	due, err := s.wf.Due(ctx, 0)
+	if *limit < 0 {
+		return usagef("--due: want a number ≥ 0")
+	}
+	dueCount, overdue, err := s.wf.DueCounts(ctx)
 	if err != nil {
 		return err
 	}
-	overdue := 0
-	for _, d := range due {
-		if d.Overdue {
-			overdue++
+	due := []workflow.Summary{}
+	if *limit > 0 {
+		if due, err = s.wf.Due(ctx, *limit); err != nil {
+			return err
 		}
 	}
 	now := s.n.Clock.Now()
@@ -183,7 +187,7 @@ then by deadline, with whom each waits on.`)
 			}
 			rows = append(rows, r)
 		}
-		return writeJSON(env.Stdout, map[string]any{"peers": rows, "due": due, "overdue": overdue})
+		return writeJSON(env.Stdout, map[string]any{"peers": rows, "due": due, "due_count": dueCount, "overdue": overdue})
 	}
 	if len(ps) == 0 {
 		fmt.Fprintln(env.Stdout, "no peers yet: exchange cards and 'entraide peer add' them")
@@ -215,23 +219,20 @@ then by deadline, with whom each waits on.`)
 		}
 	}
 	fmt.Fprintln(env.Stdout)
-	if len(due) == 0 {
+	if dueCount == 0 {
 		fmt.Fprintln(env.Stdout, "nothing due in the cooperation workflows")
 		return nil
 	}
-	fmt.Fprintf(env.Stdout, "%d item(s) due, %d overdue:\n", len(due), overdue)
+	fmt.Fprintf(env.Stdout, "%d item(s) due, %d overdue:\n", dueCount, overdue)
 	t := newTable(env.Stdout, "DUE", "KIND", "ID", "STATUS", "TITLE")
-	for i, d := range due {
-		if i == *limit {
-			break
-		}
+	for _, d := range due {
 		t.row(dueText(d.NextDue, d.Overdue, d.WaitingOn, now), d.Kind, d.ID, truncate(d.Status, 40), truncate(d.Title, 50))
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
-	if len(due) > *limit {
-		fmt.Fprintf(env.Stdout, "… and %d more (--due N, or --json)\n", len(due)-*limit)
+	if dueCount > len(due) {
+		fmt.Fprintf(env.Stdout, "… and %d more (--due N)\n", dueCount-len(due))
 	}
 	return nil
 }

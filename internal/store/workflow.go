@@ -88,6 +88,9 @@ type WorkflowStore interface {
 	// WorkflowCases lists case states matching q: by DueOnly, ordered by
 	// (NextDue, ID); otherwise by (Opened, ID) descending, newest first.
 	WorkflowCases(ctx context.Context, q WorkflowQuery) ([]WorkflowCase, error)
+	// WorkflowDueCounts counts the open cases with an open deadline, and
+	// those whose deadline is before now (overdue).
+	WorkflowDueCounts(ctx context.Context, now time.Time) (due, overdue int, err error)
 	// Deliveries returns, per peer identity id, the delivery of the latest
 	// outbox row of an object version (ErrNotFound never: no row, no entry).
 	Deliveries(ctx context.Context, objectID, version string) (map[string]Delivery, error)
@@ -374,4 +377,11 @@ func (s *sqlStore) Deliveries(ctx context.Context, objectID, version string) (ma
 		out[peer] = d
 	}
 	return out, rows.Err()
+}
+
+func (s *sqlStore) WorkflowDueCounts(ctx context.Context, now time.Time) (due, overdue int, err error) {
+	var od sql.NullInt64
+	err = s.db.QueryRowContext(ctx, `SELECT COUNT(*), SUM(CASE WHEN next_due < $1 THEN 1 ELSE 0 END)
+		FROM workflow_cases WHERE open = TRUE AND next_due > 0`, now.UnixMicro()).Scan(&due, &od)
+	return due, int(od.Int64), err
 }

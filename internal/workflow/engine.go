@@ -912,6 +912,12 @@ func (e *Engine) List(ctx context.Context, kind string, openOnly bool, limit int
 	return out, nil
 }
 
+// DueCounts counts the open cases with an open deadline, and the overdue
+// ones, whatever their number (Due lists at most its limit).
+func (e *Engine) DueCounts(ctx context.Context) (due, overdue int, err error) {
+	return e.st.WorkflowDueCounts(ctx, e.Now())
+}
+
 // Due lists the open cases with an open deadline, the earliest first: what
 // is overdue, then what is due, and on whom each waits. limit ≤ 0: 1000.
 func (e *Engine) Due(ctx context.Context, limit int) ([]Summary, error) {

@@ -206,10 +206,16 @@ func testWorkflowCases(t *testing.T, e *env, ws store.WorkflowStore) {
 	if none, err := ws.WorkflowCase(e.ctx, "x-a--00000000-0000-4000-8000-000000000009"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("absent case: %+v, %v", none, err)
 	}
+	if due, overdue, err := ws.WorkflowDueCounts(e.ctx, h(6)); err != nil || due != 3 || overdue != 1 {
+		t.Fatalf("due counts at +6h: %d due, %d overdue, %v; want 3, 1", due, overdue, err)
+	}
 	// Replacing a case keeps one row.
 	put("x-a--00000000-0000-4000-8000-000000000001", "alert", false, h(1), time.Time{})
 	if cs, _ := ws.WorkflowCases(e.ctx, store.WorkflowQuery{DueOnly: true}); ids(cs) != "2 5" {
 		t.Fatalf("after closing 1: %s", ids(cs))
+	}
+	if due, overdue, err := ws.WorkflowDueCounts(e.ctx, h(8)); err != nil || due != 2 || overdue != 2 {
+		t.Fatalf("due counts at +8h: %d due, %d overdue, %v; want 2, 2", due, overdue, err)
 	}
 }
 
