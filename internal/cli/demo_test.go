@@ -73,7 +73,7 @@ func TestDemoHeadless(t *testing.T) {
 
 // --json gives the report and the scoreboard to scripts.
 func TestDemoHeadlessJSON(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() && os.Getenv("CI") != "true" {
 		t.Skip("starts a federation")
 	}
 	r := run(t, nil, "", "demo", "--headless", "--nations", "2", "--json", "--dir", t.TempDir(), "--log-level", "warn")
