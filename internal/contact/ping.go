@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/entraide/entraide/internal/card"
+	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/workflow"
 )
 
@@ -86,6 +87,9 @@ var Kind = &workflow.Kind{
 	Act:       act,
 	Allowed:   allowed,
 	Fold:      fold,
+	// A ping says who is on duty where: for the pinged organisation only,
+	// unless the sender marks it otherwise.
+	DefaultTLP: stix.TLPAmber,
 }
 
 // Input is what sending a ping takes (besides to, communities, tlp).

@@ -188,7 +188,7 @@ func TestAllowedWantsOneRecipient(t *testing.T) {
 	if err := preservation.Kind.Allowed(w.c, eeID, "acknowledge"); err == nil || !strings.Contains(err.Error(), "goes to one node") {
 		t.Fatalf("two recipients: %v", err)
 	}
-	if st := w.state(); len(st.Deadlines) != 0 || !strings.Contains(strings.Join(w.view().Warnings, ";"), "names 2") {
+	if st := w.state(); len(st.Deadlines) != 0 || !strings.Contains(strings.Join(w.view().Warnings, ";"), "this one goes to 2") {
 		t.Fatalf("state of a request to two nodes: %+v", st)
 	}
 }

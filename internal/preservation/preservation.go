@@ -45,6 +45,7 @@ import (
 	"time"
 
 	"github.com/entraide/entraide/internal/card"
+	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/workflow"
 )
 
@@ -154,7 +155,19 @@ var Kind = &workflow.Kind{
 	Act:       act,
 	Allowed:   allowed,
 	Fold:      fold,
+	// One recipient: the engine refuses any other number on every path.
+	MinRecipients:  bounds.MinRecipients,
+	MaxRecipients:  bounds.MaxRecipients,
+	RecipientsRule: bounds.RecipientsRule,
+	// The facts of a criminal case stay within the requested Party's
+	// organisation unless the requester says otherwise.
+	DefaultTLP: stix.TLPAmberStrict,
 }
+
+// bounds are the kind's recipient bounds, apart so that the fold (through
+// target) can read them without an initialisation cycle through Kind.
+var bounds = &workflow.Kind{Name: KindName, MinRecipients: 1, MaxRecipients: 1,
+	RecipientsRule: "a preservation request goes to one node, the requested Party's 24/7 point of contact: send one request per country"}
 
 // Input is what opening a preservation request takes (besides the
 // engine's to, communities and tlp: one recipient, the target country's
@@ -693,10 +706,12 @@ func stampPtr(t *time.Time) string {
 
 func day(t time.Time) string { return t.UTC().Format(time.DateOnly) }
 
-// target is the requested Party's node: the case's one recipient.
+// target is the requested Party's node: the case's one recipient (the
+// engine holds a case to the kind's bounds, MinRecipients and
+// MaxRecipients, when it is opened and when it is folded).
 func target(c *workflow.Case) (string, error) {
-	if len(c.Recipients) != 1 {
-		return "", fmt.Errorf("a preservation request goes to one node, the requested Party's 24/7 point of contact; %s names %d", c.ID, len(c.Recipients))
+	if err := bounds.CheckRecipients(len(c.Recipients)); err != nil {
+		return "", errors.New(strings.TrimPrefix(err.Error(), workflow.ErrInput.Error()+": "))
 	}
 	return c.Recipients[0], nil
 }

@@ -42,6 +42,9 @@ func New(n *node.Node, fed *federation.Federation, kinds ...*Kind) (*Engine, err
 		if k.Name == "" || k.CaseType == "" || k.Open == nil || k.Act == nil || k.Allowed == nil || k.Fold == nil {
 			return nil, fmt.Errorf("workflow: kind %q is incomplete", k.Name)
 		}
+		if err := k.checkLimits(); err != nil {
+			return nil, err
+		}
 		if _, dup := e.kinds[k.Name]; dup {
 			return nil, fmt.Errorf("workflow: kind %q twice", k.Name)
 		}
@@ -381,10 +384,19 @@ func (e *Engine) fold(k *Kind, c *Case, steps []Step) folded {
 	for _, r := range c.Recipients {
 		ps[r] = true
 	}
+	// A partner's case that breaks the kind's limits (opened by another
+	// version, or by a node that does not check them) is shown for what
+	// it is, and nothing it asks is due.
+	broken := k.CheckRecipients(len(c.Recipients))
+	if broken == nil && c.TLP.Valid() {
+		broken = k.CheckTLP(c.TLP)
+	}
 	var kept []Step
 	for i := range steps {
 		s := &steps[i]
 		switch {
+		case broken != nil:
+			s.Ignored = "the case is not valid: " + strings.TrimPrefix(broken.Error(), ErrInput.Error()+": ")
 		case !ps[s.Node]:
 			s.Ignored = e.NodeName(s.Node) + " is not a party to the case"
 		default:
@@ -405,6 +417,10 @@ func (e *Engine) fold(k *Kind, c *Case, steps []Step) folded {
 		kept = append(kept, *s)
 	}
 	st := k.Fold(c, kept)
+	if broken != nil {
+		st.Status = "not valid: " + strings.TrimPrefix(broken.Error(), ErrInput.Error()+": ")
+		st.Open, st.Deadlines = false, nil
+	}
 	if st.Deadlines == nil {
 		st.Deadlines = []Deadline{}
 	}
@@ -508,15 +524,16 @@ func (e *Engine) Open(ctx context.Context, kind, actor string, in json.RawMessag
 	if err != nil {
 		return nil, err
 	}
-	if common.TLP == "" {
+	tlp := k.DefaultTLP
+	if common.TLP != "" {
+		if tlp, err = stix.ParseTLP(common.TLP); err != nil {
+			return nil, Inputf("tlp: %v", err)
+		}
+	} else if tlp == 0 {
 		return nil, Inputf("tlp is required: the marking decides who may receive the %s", kind)
 	}
-	tlp, err := stix.ParseTLP(common.TLP)
-	if err != nil {
-		return nil, Inputf("tlp: %v", err)
-	}
-	if tlp == stix.TLPRed {
-		return nil, Inputf("the objects of the %s workflow cannot be TLP:RED (they must reach nodes, not named people): share the sensitive details as a separate TLP:RED object and reference it", kind)
+	if err := k.CheckTLP(tlp); err != nil {
+		return nil, err
 	}
 	d, err := k.Open(e.env(actor), rest)
 	if err != nil {
@@ -549,6 +566,9 @@ func (e *Engine) Open(ctx context.Context, kind, actor string, in json.RawMessag
 	}
 	if len(recipients) == 0 {
 		return nil, Inputf("say who receives the %s: at least one peer (to) or a community with other members", kind)
+	}
+	if err := k.CheckRecipients(len(recipients)); err != nil {
+		return nil, err
 	}
 	sort.Strings(recipients)
 	now := e.Now()

@@ -31,6 +31,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/entraide/entraide/internal/severity"
@@ -69,6 +71,107 @@ type Kind struct {
 	// Fold computes the state of the case from its steps, in order (steps
 	// from non-parties and disallowed actions are already left out).
 	Fold func(c *Case, steps []Step) State
+
+	// Declarative limits, enforced by the engine when a case is opened,
+	// whatever the path (CLI, API, console, exercise), and when a case is
+	// folded (a partner's case that breaks them is shown, every step left
+	// out, with why). Zero values: no bound, tlp required, every level
+	// but RED.
+
+	// MinRecipients and MaxRecipients bound the number of nodes a case
+	// goes to besides its creator (its recipient_refs, after communities
+	// are expanded): 0 is no bound (a case always needs at least one).
+	MinRecipients, MaxRecipients int
+	// RecipientsRule says, in a sentence for the person who opens a case,
+	// why the bounds are what they are ("a preservation request goes to
+	// one node, the requested Party's 24/7 point of contact").
+	RecipientsRule string
+	// DefaultTLP is the marking of a case opened without one; 0: the
+	// request must say (the marking decides who may receive it).
+	DefaultTLP stix.TLP
+	// TLPs are the levels a case of the kind may be marked with; empty:
+	// CLEAR, GREEN, AMBER and AMBER+STRICT. RED is never allowed: a case
+	// must reach nodes, not named people.
+	TLPs []stix.TLP
+}
+
+// allTLPs are the levels a workflow object may carry.
+var allTLPs = []stix.TLP{stix.TLPClear, stix.TLPGreen, stix.TLPAmber, stix.TLPAmberStrict}
+
+// Levels are the TLP levels a case of the kind may be marked with.
+func (k *Kind) Levels() []stix.TLP {
+	if len(k.TLPs) == 0 {
+		return slices.Clone(allTLPs)
+	}
+	return slices.Clone(k.TLPs)
+}
+
+// checkLimits refuses limits that no case could meet.
+func (k *Kind) checkLimits() error {
+	switch {
+	case k.MinRecipients < 0 || k.MaxRecipients < 0:
+		return fmt.Errorf("workflow: kind %q: negative recipient bound", k.Name)
+	case k.MaxRecipients > 0 && k.MaxRecipients < max(k.MinRecipients, 1):
+		return fmt.Errorf("workflow: kind %q: MaxRecipients %d is below MinRecipients %d", k.Name, k.MaxRecipients, k.MinRecipients)
+	}
+	for _, t := range k.TLPs {
+		if !slices.Contains(allTLPs, t) {
+			return fmt.Errorf("workflow: kind %q: TLP level %v is not allowed for a workflow object", k.Name, t)
+		}
+	}
+	if k.DefaultTLP != 0 && !slices.Contains(k.Levels(), k.DefaultTLP) {
+		return fmt.Errorf("workflow: kind %q: DefaultTLP %v is not one of its levels", k.Name, k.DefaultTLP)
+	}
+	return nil
+}
+
+// CheckRecipients says whether n recipients (besides the creator) are
+// within the kind's bounds; the error (ErrInput) says what the bounds are
+// and why.
+func (k *Kind) CheckRecipients(n int) error {
+	lo, hi := max(k.MinRecipients, 1), k.MaxRecipients
+	if n >= lo && (hi == 0 || n <= hi) {
+		return nil
+	}
+	var want string
+	switch {
+	case lo == hi:
+		want = fmt.Sprintf("exactly %d %s", lo, nodes(lo))
+	case hi == 0:
+		want = fmt.Sprintf("at least %d %s", lo, nodes(lo))
+	case n < lo:
+		want = fmt.Sprintf("at least %d %s", lo, nodes(lo))
+	default:
+		want = fmt.Sprintf("at most %d %s", hi, nodes(hi))
+	}
+	why := ""
+	if k.RecipientsRule != "" {
+		why = " (" + k.RecipientsRule + ")"
+	}
+	return Inputf("a %s case goes to %s besides the node that opens it%s; this one goes to %d", k.Name, want, why, n)
+}
+
+func nodes(n int) string {
+	if n == 1 {
+		return "node"
+	}
+	return "nodes"
+}
+
+// CheckTLP says whether a case of the kind may be marked t.
+func (k *Kind) CheckTLP(t stix.TLP) error {
+	if t == stix.TLPRed {
+		return Inputf("the objects of the %s workflow cannot be TLP:RED (they must reach nodes, not named people): share the sensitive details as a separate TLP:RED object and reference it", k.Name)
+	}
+	levels := k.Levels()
+	if slices.Contains(levels, t) {
+		return nil
+	}
+	var names []string
+	for _, l := range levels {
+		names = append(names, strings.ToLower(strings.TrimPrefix(l.String(), "TLP:")))
+	}
+	return Inputf("a %s cannot be marked %v: use %s", k.Name, t, strings.Join(names, ", "))
 }
 
 // Draft is what Kind.Open or Kind.Act produce: the properties of the new
