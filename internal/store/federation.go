@@ -104,7 +104,23 @@ type AddOptions struct {
 	// Workflow indexes workflow objects (package workflow) in the same
 	// transaction (see WorkflowStore).
 	Workflow []WorkflowIndex
+	// Fold, when set with Workflow, folds the cases the batch's workflow
+	// items belong to in the same transaction (see CaseFolder), so that a
+	// stored item is never left waiting for its case's state; nil leaves
+	// the items unapplied (UnappliedWorkflowCases) for the caller to fold.
+	Fold CaseFolder
 }
+
+// CaseFolder computes the state of a case from its items, as WorkflowItems
+// returns them (the batch's own included), inside the transaction of
+// AddObjectsWith; it must not use the store. The store writes the state it
+// returns as PutWorkflowCase does, with upTo the largest Seq of the items,
+// or, when ok is false (steps whose case has not arrived), only marks the
+// items applied. An error leaves that case's items unapplied, for a later
+// fold (Reconcile) to retry, and does not fail the batch. The store calls
+// it only for a case with an item not applied yet: a batch of duplicates
+// of applied items folds nothing.
+type CaseFolder func(caseID string, items []WorkflowItem) (c WorkflowCase, ok bool, err error)
 
 // OutboxItem queues the object objs[ObjectIndex] for delivery to Peer (an
 // identity id) for Community ("" for a direct send).
@@ -195,6 +211,75 @@ func parseTLPValue(s string) stix.TLP {
 	}
 	t, _ := stix.ParseTLP(s)
 	return t
+}
+
+// addWith writes, in AddObjectsWith's transaction tx and after the objects,
+// what opt asks besides them: provenance, workflow index rows (and their
+// cases' states), outbox rows.
+func (s *sqlStore) addWith(ctx context.Context, tx *sql.Tx, objs []*stix.Object, results []AddResult, vers []*version, opt AddOptions) error {
+	if len(opt.Provenance) > 0 {
+		if err := s.insertProvenance(ctx, tx, vers, opt.Provenance); err != nil {
+			return err
+		}
+	}
+	if len(opt.Workflow) > 0 {
+		if err := s.insertWorkflow(ctx, tx, results, opt.Workflow, objs); err != nil {
+			return err
+		}
+		if opt.Fold != nil {
+			if err := s.foldCases(ctx, tx, results, opt.Workflow, opt.Fold); err != nil {
+				return err
+			}
+		}
+	}
+	if len(opt.Outbox) > 0 {
+		return s.insertOutbox(ctx, tx, objs, results, vers, opt.Outbox)
+	}
+	return nil
+}
+
+// foldCases folds, in tx, the cases of the batch's indexed items that were
+// stored (Added or Duplicate) and have an item not applied yet.
+func (s *sqlStore) foldCases(ctx context.Context, tx *sql.Tx, results []AddResult, idx []WorkflowIndex, fold CaseFolder) error {
+	var cases []string
+	for _, w := range idx {
+		if o := results[w.ObjectIndex].Outcome; (o == Added || o == Duplicate) && !slices.Contains(cases, w.Item.Case) {
+			cases = append(cases, w.Item.Case)
+		}
+	}
+	for _, id := range cases {
+		rows, err := tx.QueryContext(ctx, `SELECT `+strings.Join(workflowItemColumns, ", ")+`
+			FROM workflow_items WHERE case_id = $1 ORDER BY at, seq`, id)
+		if err != nil {
+			return err
+		}
+		items, err := scanWorkflowItems(rows)
+		if err != nil {
+			return err
+		}
+		var upTo int64
+		pending := false
+		for _, it := range items {
+			upTo = max(upTo, it.Seq)
+			pending = pending || !it.Applied
+		}
+		if !pending {
+			continue
+		}
+		c, ok, err := fold(id, items)
+		switch {
+		case err != nil, ok && (c.ID != id || c.Kind == ""):
+			continue // left unapplied: Reconcile folds it again
+		case !ok:
+			err = markWorkflowApplied(ctx, tx, id, upTo)
+		default:
+			err = putWorkflowCase(ctx, tx, c, upTo)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // insertProvenance records the provenance of the batch's versions (vers,

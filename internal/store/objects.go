@@ -124,20 +124,7 @@ func (s *sqlStore) AddObjectsWith(ctx context.Context, collection string, objs [
 				results, vers = res, vs
 			}
 		}
-		if len(opt.Provenance) > 0 {
-			if err := s.insertProvenance(ctx, tx, vers, opt.Provenance); err != nil {
-				return err
-			}
-		}
-		if len(opt.Workflow) > 0 {
-			if err := s.insertWorkflow(ctx, tx, results, opt.Workflow, objs); err != nil {
-				return err
-			}
-		}
-		if len(opt.Outbox) > 0 {
-			return s.insertOutbox(ctx, tx, objs, results, vers, opt.Outbox)
-		}
-		return nil
+		return s.addWith(ctx, tx, objs, results, vers, opt)
 	})
 	if err != nil {
 		return nil, err

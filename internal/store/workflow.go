@@ -226,13 +226,20 @@ func (s *sqlStore) UnappliedWorkflowCases(ctx context.Context, limit int) ([]str
 var workflowCaseColumns = "id, kind, origin, title, severity, status, open, next_due, waiting_on, opened, updated, state"
 
 func (s *sqlStore) MarkWorkflowApplied(ctx context.Context, caseID string, upTo int64) error {
-	return s.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE workflow_items SET applied = TRUE WHERE case_id = $1 AND seq <= $2 AND applied = FALSE`, caseID, upTo)
-		return err
-	})
+	return s.write(ctx, func(tx *sql.Tx) error { return markWorkflowApplied(ctx, tx, caseID, upTo) })
 }
 
 func (s *sqlStore) PutWorkflowCase(ctx context.Context, c WorkflowCase, upTo int64) error {
+	if c.ID == "" || c.Kind == "" {
+		return fmt.Errorf("store: workflow case: %w: id and kind are required", ErrInvalid)
+	}
+	return s.write(ctx, func(tx *sql.Tx) error { return putWorkflowCase(ctx, tx, c, upTo) })
+}
+
+// putWorkflowCase is PutWorkflowCase in the write transaction tx. It is also
+// how AddObjectsWith folds cases in the transaction that stores their items
+// (AddOptions.Fold), so that both write the same row.
+func putWorkflowCase(ctx context.Context, tx *sql.Tx, c WorkflowCase, upTo int64) error {
 	if c.ID == "" || c.Kind == "" {
 		return fmt.Errorf("store: workflow case: %w: id and kind are required", ErrInvalid)
 	}
@@ -254,21 +261,24 @@ func (s *sqlStore) PutWorkflowCase(ctx context.Context, c WorkflowCase, upTo int
 		}
 		return t.UnixMicro()
 	}
-	return s.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_cases (`+workflowCaseColumns+`, folded_seq)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, origin = excluded.origin, title = excluded.title,
-				severity = excluded.severity, status = excluded.status, open = excluded.open, next_due = excluded.next_due,
-				waiting_on = excluded.waiting_on, opened = excluded.opened, updated = excluded.updated, state = excluded.state,
-				folded_seq = excluded.folded_seq
-			WHERE workflow_cases.folded_seq <= excluded.folded_seq`,
-			c.ID, c.Kind, c.Origin, c.Title, c.Severity, c.Status, c.Open, micro(c.NextDue), string(wb),
-			micro(c.Opened), micro(c.Updated), string(state), upTo); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE workflow_items SET applied = TRUE WHERE case_id = $1 AND seq <= $2 AND applied = FALSE`, c.ID, upTo)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_cases (`+workflowCaseColumns+`, folded_seq)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, origin = excluded.origin, title = excluded.title,
+			severity = excluded.severity, status = excluded.status, open = excluded.open, next_due = excluded.next_due,
+			waiting_on = excluded.waiting_on, opened = excluded.opened, updated = excluded.updated, state = excluded.state,
+			folded_seq = excluded.folded_seq
+		WHERE workflow_cases.folded_seq <= excluded.folded_seq`,
+		c.ID, c.Kind, c.Origin, c.Title, c.Severity, c.Status, c.Open, micro(c.NextDue), string(wb),
+		micro(c.Opened), micro(c.Updated), string(state), upTo); err != nil {
 		return err
-	})
+	}
+	return markWorkflowApplied(ctx, tx, c.ID, upTo)
+}
+
+// markWorkflowApplied is MarkWorkflowApplied in the write transaction tx.
+func markWorkflowApplied(ctx context.Context, tx *sql.Tx, caseID string, upTo int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE workflow_items SET applied = TRUE WHERE case_id = $1 AND seq <= $2 AND applied = FALSE`, caseID, upTo)
+	return err
 }
 
 func scanWorkflowCases(rows *sql.Rows) ([]WorkflowCase, error) {
