@@ -35,7 +35,18 @@ func (f *Federation) VisibleToUser(ctx context.Context, u store.User, c store.Co
 	return f.readable(ctx, policy.PathAPI, u.Name, entries, bodies)
 }
 
-// Readable is the search path (and later the console, with its own path):
+// VisibleOnConsole is VisibleToUser for the web console (package web): the
+// same decision for local user u.Name, on path console, so that its audit
+// entries say the object was read in the console, not through the API.
+func (f *Federation) VisibleOnConsole(ctx context.Context, u store.User, c store.Collection, entries []store.Entry) ([]store.Entry, error) {
+	bodies, err := f.bodiesOf(ctx, c, entries)
+	if err != nil {
+		return nil, err
+	}
+	return f.readable(ctx, policy.PathConsole, u.Name, entries, bodies)
+}
+
+// Readable is the search path (the console has VisibleOnConsole):
 // it keeps the entries user may read, with each RED object allowed opened
 // and audited, as VisibleToUser does. The entries must have been listed
 // with bodies: an entry that is neither sealed nor has its body cannot be

@@ -28,6 +28,30 @@ type ShareRequest struct {
 	// any other level. Their nodes are added to Nodes.
 	RedTo []string
 	Actor string // the local user sharing, for the audit log
+	// Path is the local path the share was asked through (policy.PathConsole,
+	// policy.PathAPI), written in its audit entries; "" takes the one the
+	// context names (WithPath), and none is written when neither does.
+	Path policy.Path
+}
+
+type pathKey struct{}
+
+// WithPath names, for the shares made under ctx (a workflow step asked for
+// in the console goes through the engine to Share), the local path the
+// person used; Share writes it in its audit entries. It changes no
+// decision: the sharing policy decides a share the same way whatever the
+// path it was asked through.
+func WithPath(ctx context.Context, p policy.Path) context.Context {
+	return context.WithValue(ctx, pathKey{}, p)
+}
+
+// sharePath is the path a share was asked through, "" when unknown.
+func sharePath(ctx context.Context, req ShareRequest) policy.Path {
+	if req.Path != "" {
+		return req.Path
+	}
+	p, _ := ctx.Value(pathKey{}).(policy.Path)
+	return p
 }
 
 // ShareResult says what happened, per object and per recipient.
@@ -131,6 +155,16 @@ func (f *Federation) Share(ctx context.Context, req ShareRequest) (*ShareResult,
 	}
 	var outbox []store.OutboxItem
 	var entries []audit.Entry
+	via := sharePath(ctx, req)
+	withPath := func(d map[string]string) map[string]string {
+		if via != "" {
+			if d == nil {
+				d = map[string]string{}
+			}
+			d["path"] = string(via)
+		}
+		return d
+	}
 	provs := make([]store.Provenance, len(objs))
 	for i, o := range objs {
 		tlp, _ := o.TLP()
@@ -142,7 +176,8 @@ func (f *Federation) Share(ctx context.Context, req ShareRequest) (*ShareResult,
 		}
 		for _, t := range denied {
 			entries = append(entries, audit.Entry{Kind: audit.KindPolicyDeny, Actor: req.Actor, Peer: t.Node,
-				ObjectID: o.ID, ObjectVersion: o.Version(), Community: t.Community, TLP: tlpName(tlp), Reason: t.Decision.Reason})
+				ObjectID: o.ID, ObjectVersion: o.Version(), Community: t.Community, TLP: tlpName(tlp), Reason: t.Decision.Reason,
+				Detail: withPath(nil)})
 		}
 		provs[i] = store.Provenance{Origin: self, Distribution: store.Distribution{Communities: dist.Communities, Nodes: dist.Nodes},
 			RedRecipients: reds[i], ReceivedAt: now}
@@ -169,8 +204,8 @@ func (f *Federation) Share(ctx context.Context, req ShareRequest) (*ShareResult,
 		}
 		res.Queued += len(so.To)
 		entries = append(entries, audit.Entry{Kind: audit.KindShare, Actor: req.Actor, ObjectID: r.ID, ObjectVersion: r.Version,
-			TLP: tlpName(tlp), Detail: map[string]string{"communities": strings.Join(dist.Communities, ","), "nodes": strings.Join(dist.Nodes, ","),
-				"recipients": fmt.Sprint(len(so.To))}})
+			TLP: tlpName(tlp), Detail: withPath(map[string]string{"communities": strings.Join(dist.Communities, ","), "nodes": strings.Join(dist.Nodes, ","),
+				"recipients": fmt.Sprint(len(so.To))})})
 	}
 	f.appendAudit(ctx, entries...)
 	for _, t := range outbox {

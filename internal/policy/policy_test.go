@@ -261,6 +261,45 @@ func TestPushPullRelayAgree(t *testing.T) {
 	}
 }
 
+// TestConsoleDecidedAsAPI: the web console is one more way for a local
+// user to read what the user API serves, and never a looser one. Every
+// relationship and marking of the table, for every kind of recipient and
+// community (well-formed or not), gets on path console exactly the
+// verdict, rule and audit flag it gets on path api; the reasons differ
+// only by the path's name.
+func TestConsoleDecidedAsAPI(t *testing.T) {
+	e := tableEngine(t)
+	check := func(where string, e *Engine, r Request) {
+		t.Helper()
+		r.Path = PathAPI
+		api := e.Decide(r)
+		r.Path = PathConsole
+		con := e.Decide(r)
+		if con.Allow != api.Allow || con.Rule != api.Rule || con.Audit != api.Audit ||
+			strings.ReplaceAll(con.Reason, string(PathConsole), string(PathAPI)) != api.Reason {
+			t.Errorf("%s: console gives %v (audit %v), api gives %v (audit %v)", where, con, con.Audit, api, api.Audit)
+		}
+	}
+	users := []Recipient{{Node: self, User: "alice"}, {Node: self, User: "bob"}, {Node: self}, {Node: "cert-de", User: "anna"}, {}}
+	for _, rel := range relationships {
+		for _, m := range markings {
+			for _, to := range append([]Recipient{rel.to}, users...) {
+				for _, community := range []string{"", rel.community, "eu"} {
+					r := Request{Object: rel.obj, To: to, Community: community}
+					r.Object.TLP, _ = (&stix.Object{ObjectMarkingRefs: m.refs}).TLP()
+					check(rel.name+" | "+m.name+" | "+to.Node+"/"+to.User+" | "+community, e, r)
+				}
+			}
+		}
+	}
+	// Levels no marking gives: unmarked (the default level), invalid.
+	for _, tlp := range []stix.TLP{0, -1, 9} {
+		for _, origin := range []string{self, "cert-ee", ""} {
+			check(fmt.Sprintf("TLP %d from %q", tlp, origin), e, Request{Object: Object{Type: "indicator", Origin: origin, TLP: tlp}, To: users[1]})
+		}
+	}
+}
+
 func TestDecideMalformed(t *testing.T) {
 	e := tableEngine(t)
 	o := own("indicator")

@@ -101,7 +101,7 @@ func collKey(c store.Collection) string {
 
 // intel lists the objects of a collection the person may see: the
 // collection's permissions first (as TAXII), then the federation's
-// decision on every entry (VisibleToUser: a TLP:RED object only to its
+// decision on every entry (VisibleOnConsole: a TLP:RED object only to its
 // named users, opened and audited). The text filter is applied to what
 // that decision let through, never to what it withheld.
 func (s *Server) intel(w http.ResponseWriter, r *http.Request, q *req) error {
@@ -142,7 +142,7 @@ func (s *Server) intel(w http.ResponseWriter, r *http.Request, q *req) error {
 		if err != nil {
 			return err
 		}
-		vis, err := s.fed.VisibleToUser(ctx, q.u, coll, pg.Entries)
+		vis, err := s.fed.VisibleOnConsole(ctx, q.u, coll, pg.Entries)
 		if err != nil {
 			return err
 		}
@@ -300,7 +300,7 @@ func (s *Server) intelObject(w http.ResponseWriter, r *http.Request, q *req) err
 	if err != nil {
 		return err
 	}
-	vis, err := s.fed.VisibleToUser(ctx, q.u, coll, pg.Entries)
+	vis, err := s.fed.VisibleOnConsole(ctx, q.u, coll, pg.Entries)
 	if err != nil {
 		return err
 	}

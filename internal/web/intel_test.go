@@ -10,6 +10,7 @@ import (
 	"github.com/entraide/entraide/internal/audit"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/federation/fedtest"
+	"github.com/entraide/entraide/internal/policy"
 	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/store"
 )
@@ -114,6 +115,10 @@ func TestIntelRedOnlyToNamedUsers(t *testing.T) {
 	for _, e := range es {
 		if e.ObjectID != redID {
 			continue
+		}
+		// Read in the console, and said so: not "api".
+		if (e.Kind == audit.KindRedAccess || e.Kind == audit.KindPolicyDeny) && e.Detail["path"] != string(policy.PathConsole) {
+			t.Errorf("audit entry %s for %s says path %q, want console", e.Kind, e.Actor, e.Detail["path"])
 		}
 		switch e.Kind {
 		case audit.KindRedAccess:

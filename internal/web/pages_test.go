@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entraide/entraide/internal/audit"
 	"github.com/entraide/entraide/internal/clock"
 	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/federation/fedtest"
+	"github.com/entraide/entraide/internal/policy"
 	"github.com/entraide/entraide/internal/store"
 	"github.com/entraide/entraide/internal/web"
 )
@@ -198,6 +200,32 @@ func TestAlertStory(t *testing.T) {
 	}
 	if !slices.Equal(actors, []string{"ack:liaison", "close:analyst"}) {
 		t.Fatalf("the signed steps name %v", actors)
+	}
+	// What people did in the console is audited as done in the console.
+	consoleShares(t, p.fr.Fed, "analyst", 2) // the alert, its closure
+	consoleShares(t, p.de.Fed, "liaison", 1) // the acknowledgement
+}
+
+// consoleShares checks that the audit log holds at least n shares made by
+// actor, and that each says it was asked for in the console.
+func consoleShares(t *testing.T, fed *federation.Federation, actor string, n int) {
+	t.Helper()
+	es, err := fed.Audit().Entries(context.Background(), audit.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, e := range es {
+		if e.Kind != audit.KindShare || e.Actor != actor {
+			continue
+		}
+		got++
+		if e.Detail["path"] != string(policy.PathConsole) {
+			t.Errorf("%s's share of %s is audited with path %q, want console", actor, e.ObjectID, e.Detail["path"])
+		}
+	}
+	if got < n {
+		t.Errorf("%d shares by %s in the audit log, want at least %d", got, actor, n)
 	}
 }
 

@@ -19,8 +19,9 @@
 // read and acted on through the workflow engine (the signed steps name the
 // logged-in person as the actor), objects are shown only when the
 // collection permissions and the federation's sharing policy allow it
-// (federation.VisibleToUser: a TLP:RED object only to its named users, and
-// audited), and TLP is shown on every object as FIRST colours it.
+// (federation.VisibleOnConsole: a TLP:RED object only to its named users,
+// and audited with path console), and TLP is shown on every object as
+// FIRST colours it.
 // Everything is in English and French (i18n.go).
 package web
 
@@ -41,7 +42,9 @@ import (
 	"github.com/entraide/entraide/internal/clock"
 	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/federation"
+	"github.com/entraide/entraide/internal/policy"
 	"github.com/entraide/entraide/internal/store"
+	"github.com/entraide/entraide/internal/user"
 	"github.com/entraide/entraide/internal/workflow"
 )
 
@@ -69,10 +72,11 @@ var _ Engine = (*workflow.Engine)(nil)
 
 // Federation is what the console asks of the node's federation
 // (*federation.Federation): its health, the sharing decision for local
-// users, and the audit log.
+// users on the console's own path (policy.PathConsole, decided exactly as
+// the API's), and the audit log.
 type Federation interface {
 	Status(ctx context.Context) ([]federation.PeerStatus, error)
-	VisibleToUser(ctx context.Context, u store.User, c store.Collection, entries []store.Entry) ([]store.Entry, error)
+	VisibleOnConsole(ctx context.Context, u store.User, c store.Collection, entries []store.Entry) ([]store.Entry, error)
 	Audit() *audit.Log
 }
 
@@ -104,6 +108,10 @@ type Options struct {
 	// DefaultMaxAge).
 	IdleTimeout time.Duration
 	MaxAge      time.Duration
+	// Auth checks the login form's passwords. A node gives the console,
+	// TAXII and the JSON API the same one, so that failed logins count on
+	// all of them; nil: the console makes its own.
+	Auth *user.Authenticator
 }
 
 // Server serves the console. Create it with New.
@@ -150,7 +158,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{wf: o.Engine, fed: o.Federation, st: o.Store, roles: roles, node: o.Node, clk: o.Clock, log: o.Log,
-		sess: newSessions(o.Clock, o.IdleTimeout, o.MaxAge), login: newLoginChecker(o.Store, o.Clock), cats: cats,
+		sess: newSessions(o.Clock, o.IdleTimeout, o.MaxAge), login: newLoginChecker(o.Auth, o.Store, o.Clock, o.Log), cats: cats,
 		directory: o.Directory}
 	if s.asset, err = loadAssets(); err != nil {
 		return nil, err
@@ -258,6 +266,9 @@ func (s *Server) authed(c Cap, h handler) http.Handler {
 			s.fail(w, r, q, &pageError{status: http.StatusForbidden, key: "error.forbidden"})
 			return
 		}
+		// What the person does here is audited as done in the console:
+		// the shares the engine makes for their actions name this path.
+		r = r.WithContext(federation.WithPath(r.Context(), policy.PathConsole))
 		if err := h(w, r, q); err != nil {
 			s.fail(w, r, q, err)
 		}
