@@ -174,7 +174,7 @@ func TestExerciseFromTheCommandLine(t *testing.T) {
 		t.Errorf("board: %d cases, start %v, over %v, speed %v", len(board.Cases), board.Start, board.Over, board.Speed)
 	}
 	r = mustRun(t, "", "exercise", "score", "--data", fr, "cli-drill")
-	for _, want := range []string{"*** EXERCISE cli-drill — scoreboard from cert-fr's store", "at speed 600; over", "MISSED  cert-ee respond on @dd: no respond by cert-ee within 2m of the notice",
+	for _, want := range []string{"*** EXERCISE cli-drill — scoreboard from cert-fr's store", "at speed 600; over", "MISSED  cert-ee respond on @dd (a person): no respond by cert-ee within 2m of the notice",
 		"@wiper  alert from cert-fr: Wiper against grid operators", "cert-ee    received "} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("score lacks %q:\n%s", want, r.stdout)

@@ -422,8 +422,8 @@ func TestPlayBuiltin(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, s := range []string{"Scoreboard of the exercise ransomware-hospitals", "0 failed", "cert-pl", "missed @be-alert: cert-pl ack (a person)",
-		"late   @be-alert: cert-ee ack (a simulated player): 42m"} {
+	for _, s := range []string{"*** EXERCISE ransomware-hospitals — scoreboard from the stores of its 7 nodes", "Ransomware wave", "0 failed", "cert-pl",
+		"MISSED  cert-pl ack on @be-alert (a person)", "LATE    cert-ee ack on @be-alert (a simulated player): 42m"} {
 		if !strings.Contains(out, s) {
 			t.Errorf("scoreboard lacks %q:\n%s", s, out)
 		}
@@ -470,7 +470,7 @@ func TestPlayReportsFailedStep(t *testing.T) {
 	if err := WriteScoreboard(&buf, &Result{Scenario: res.Scenario, Report: res.Report, Board: res.Board, Took: res.Took}); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), "Steps that failed (1):\n  +10m cert-fr alert open (@bad): ") || !strings.Contains(buf.String(), "5 steps played, 1 failed") {
+	if !strings.Contains(buf.String(), "Steps that failed (1):\n  +10m cert-fr: open alert on @bad: ") || !strings.Contains(buf.String(), "5 steps played, 1 failed") {
 		t.Errorf("scoreboard:\n%s", buf.String())
 	}
 	if !strings.Contains(logBuf.String(), `level=WARN msg="exercise step failed" at=+10m node=cert-fr kind=alert action=open on=@bad`) {

@@ -5,7 +5,6 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/entraide/entraide/internal/exercise"
 )
@@ -36,70 +35,9 @@ func (f *Federation) WriteNodes(w io.Writer) error {
 	return err
 }
 
-// WriteScoreboard prints an exercise's scoreboard: each participant's
-// times (on the scenario's clock: median and longest), the expected
-// responses late or missed, and the steps that failed.
+// WriteScoreboard prints a played exercise's scoreboard as `entraide
+// exercise score` does (exercise.Board.WriteText), with the steps played
+// and those that failed.
 func WriteScoreboard(w io.Writer, res *Result) error {
-	b, rep := res.Board, res.Report
-	title := b.Exercise
-	if res.Scenario != nil && res.Scenario.Title != "" {
-		title += " — " + res.Scenario.Title
-	}
-	played, failed := 0, len(rep.Failed())
-	for _, e := range rep.Events {
-		if e.PlayedAt != nil {
-			played++
-		}
-	}
-	fmt.Fprintf(w, "Scoreboard of the exercise %s\n", title)
-	fmt.Fprintf(w, "%d steps played, %d failed, in %s; times on the scenario's clock (speed %g): median / longest.\n\n",
-		played, failed, res.Took.Round(100*time.Millisecond), b.Speed)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tOPENED\tRECEIVED\tTO RECEIPT\tACKNOWLEDGED\tTO ACK\tANSWERED\tTO ANSWER\tEXPECTED MET\tLATE\tMISSED\tPENDING\tOVERDUE")
-	for _, n := range b.Nodes {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%s\t%d\t%s\t%d\t%d\t%d\t%d\t%d\n", n.Node, n.Opened, n.Received, timing(n.Receipt),
-			n.Acknowledged, timing(n.Ack), n.Answered, timing(n.Answer), n.Met, n.Late, n.Missed, n.Pending, n.Overdue)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	var notMet []exercise.Expectation
-	for _, x := range b.Expected {
-		if x.Status == exercise.Late || x.Status == exercise.Missed {
-			notMet = append(notMet, x)
-		}
-	}
-	if len(notMet) > 0 {
-		fmt.Fprintf(w, "\nExpected responses late or missed (%d):\n", len(notMet))
-		for _, x := range notMet {
-			why := x.Why
-			if why == "" {
-				why = "no reason given"
-			}
-			who := "a person"
-			if x.Auto {
-				who = "a simulated player"
-			}
-			fmt.Fprintf(w, "  %-6s @%s: %s %s (%s): %s\n", x.Status, x.Label, x.Node, x.Action, who, why)
-		}
-	}
-	if failed > 0 {
-		fmt.Fprintf(w, "\nSteps that failed (%d):\n", failed)
-		for _, e := range rep.Failed() {
-			label := e.Label
-			if label == "" && res.Scenario != nil {
-				label = res.Scenario.Injects[e.Inject].Label
-			}
-			fmt.Fprintf(w, "  %s %s %s %s (@%s): %s\n", e.Offset, e.Node, e.Kind, e.Action, label, e.Error)
-		}
-	}
-	_, err := fmt.Fprintln(w)
-	return err
-}
-
-func timing(t exercise.Timing) string {
-	if t.Samples == 0 {
-		return "-"
-	}
-	return exercise.FormatSeconds(t.Median) + " / " + exercise.FormatSeconds(t.Max)
+	return res.Board.WriteText(w, exercise.TextOptions{Scenario: res.Scenario, Report: res.Report, Took: res.Took})
 }
