@@ -166,6 +166,9 @@ func usedKeys(t *testing.T) map[string]string {
 			}
 		}
 	}
+	for r := range policyReasons {
+		keys["policy."+string(r)] = "policy reasons of a share"
+	}
 	for m := 1; m <= 12; m++ {
 		keys["month."+strconv.Itoa(m)] = "dates"
 	}

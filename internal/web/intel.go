@@ -278,34 +278,47 @@ type objectData struct {
 	Via        string // the community it came through
 	ReceivedAt any
 	RedTo      []string // USER@NODE, for a RED object
+	Share      shareData
 }
 
 // intelObject shows one object, if the person may see it; otherwise the
 // answer is the same 404 as for an object that does not exist.
 func (s *Server) intelObject(w http.ResponseWriter, r *http.Request, q *req) error {
-	ctx := r.Context()
-	id := r.PathValue("id")
+	d, err := s.loadObject(r.Context(), q, r.PathValue("coll"), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := s.shareable(r.Context(), q, d); err != nil {
+		return err
+	}
+	return s.renderObject(w, r, q, d, http.StatusOK)
+}
+
+// loadObject reads the latest version of an object the person may see in
+// a collection they may read, with its provenance; anything else is the
+// 404 of an object that does not exist.
+func (s *Server) loadObject(ctx context.Context, q *req, collName, id string) (*objectData, error) {
 	if _, err := stix.ParseID(id); err != nil {
-		return notFound()
+		return nil, notFound()
 	}
 	cs, err := s.readable(ctx, q.u)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	coll, ok := pickCollection(cs, r.PathValue("coll"))
-	if !ok || r.PathValue("coll") == "" {
-		return notFound()
+	coll, ok := pickCollection(cs, collName)
+	if !ok || collName == "" {
+		return nil, notFound()
 	}
 	pg, err := s.st.ListObjects(ctx, coll.ID, store.Query{IDs: []string{id}, Versions: []string{"all"}, Limit: 100}, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	vis, err := s.fed.VisibleOnConsole(ctx, q.u, coll, pg.Entries)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(vis) == 0 {
-		return notFound()
+		return nil, notFound()
 	}
 	// The latest version the person may see.
 	key := func(e store.Entry) string {
@@ -317,7 +330,7 @@ func (s *Server) intelObject(w http.ResponseWriter, r *http.Request, q *req) err
 	}
 	slices.SortStableFunc(vis, func(a, b store.Entry) int { return strings.Compare(key(b), key(a)) })
 	latest := vis[0]
-	d := objectData{Coll: coll, CollKey: collKey(coll), Entry: latest, Versions: vis}
+	d := &objectData{Coll: coll, CollKey: collKey(coll), Entry: latest, Versions: vis}
 	_ = json.Unmarshal(latest.Raw, &d.Head)
 	d.TLP = d.Head.tlp()
 	if latest.Sealed {
@@ -335,7 +348,7 @@ func (s *Server) intelObject(w http.ResponseWriter, r *http.Request, q *req) err
 	ref := store.ObjectRef{ID: latest.ID, Version: latest.Version}
 	provs, err := s.st.Provenance(ctx, []store.ObjectRef{ref})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if p, ok := provs[ref]; ok {
 		self := s.wf.Self()
@@ -354,10 +367,14 @@ func (s *Server) intelObject(w http.ResponseWriter, r *http.Request, q *req) err
 			d.RedTo = append(d.RedTo, rc.User+"@"+s.wf.NodeName(rc.Node))
 		}
 	}
+	return d, nil
+}
+
+func (s *Server) renderObject(w http.ResponseWriter, r *http.Request, q *req, d *objectData, status int) error {
 	v := s.newView(r, q, q.c, "object")
 	v.Title = d.Head.label()
 	v.Section = "intel"
 	v.Data = d
-	s.render(w, http.StatusOK, v)
+	s.render(w, status, v)
 	return nil
 }

@@ -45,9 +45,17 @@ type httptest2 struct {
 func newPair(t *testing.T) *pair {
 	t.Helper()
 	clk := clock.NewFake(start)
-	fed := fedtest.Start(t, fedtest.Options{Federation: fast(), Clock: clk, Kinds: cooperation.Kinds()}, "fr", "de")
-	p := &pair{fed: fed, clk: clk}
-	for _, name := range []string{"fr", "de"} {
+	fed, nodes := startConsoles(t, clk, "fr", "de")
+	return &pair{fed: fed, clk: clk, fr: nodes["fr"], de: nodes["de"]}
+}
+
+// startConsoles starts a federation of the named nodes, each with its
+// console and a user of each role but admin named after the role.
+func startConsoles(t *testing.T, clk *clock.Fake, names ...string) (*fedtest.Federation, map[string]*httptest2) {
+	t.Helper()
+	fed := fedtest.Start(t, fedtest.Options{Federation: fast(), Clock: clk, Kinds: cooperation.Kinds()}, names...)
+	nodes := map[string]*httptest2{}
+	for _, name := range names {
 		n := fed.Node(name)
 		w, err := web.New(web.Options{Engine: n.Workflow, Federation: n.Fed, Store: n.Store, Clock: clk,
 			Node:      web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country},
@@ -62,13 +70,9 @@ func newPair(t *testing.T) *pair {
 				addUser(t, n.Store, role, role, nil)
 			}
 		}
-		if name == "fr" {
-			p.fr = h
-		} else {
-			p.de = h
-		}
+		nodes[name] = h
 	}
-	return p
+	return fed, nodes
 }
 
 // openAlert has FR open an alert to DE through the engine, and waits
@@ -252,6 +256,7 @@ func TestRolesEnforced(t *testing.T) {
 		{"POST", "/console/alerts/" + id + "/ack", web.CapAlertsAct},
 		{"POST", "/console/alerts/" + id + "/close", web.CapAlertsAct},
 		{"GET", "/console/intel", web.CapIntel},
+		{"POST", "/console/intel/default/indicator--00000000-0000-4000-8000-000000000000/share", web.CapIntelAct},
 		{"GET", "/console/incidents", web.CapIncidents},
 		{"GET", "/console/incidents/new", web.CapIncidentsAct},
 		{"POST", "/console/incidents", web.CapIncidentsAct},

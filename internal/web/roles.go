@@ -24,6 +24,7 @@ const (
 	CapPingAnswer   Cap = "ping.answer"   // answer a ping addressed to this node
 	CapPingSend     Cap = "ping.send"     // ping a partner's point of contact
 	CapIntel        Cap = "intel"         // browse STIX objects (still under collection permissions and TLP)
+	CapIntelAct     Cap = "intel.act"     // share this node's objects to its communities (under the sharing policy)
 	CapPeers        Cap = "peers"         // peers and communities
 	CapAudit        Cap = "audit"         // the audit log and its verification
 	CapSharing      Cap = "sharing"       // the sharing report: what went to whom under which marking
@@ -49,6 +50,7 @@ var roleCaps = map[Cap][]string{
 	CapPingAnswer:   {store.RoleAdmin, store.RoleAnalyst, store.RoleLiaison},
 	CapPingSend:     {store.RoleAdmin, store.RoleLiaison},
 	CapIntel:        {store.RoleAdmin, store.RoleAnalyst, store.RoleLiaison, store.RoleViewer},
+	CapIntelAct:     {store.RoleAdmin, store.RoleAnalyst},
 	CapPeers:        {store.RoleAdmin, store.RoleAnalyst},
 	CapAudit:        {store.RoleAdmin},
 	CapSharing:      {store.RoleAdmin, store.RoleAnalyst},
@@ -56,7 +58,7 @@ var roleCaps = map[Cap][]string{
 
 // Caps lists every capability in the table's order, for tests and docs.
 var Caps = []Cap{CapOverview, CapAlerts, CapAlertsAct, CapIncidents, CapIncidentsAct, CapAssist, CapAssistAct,
-	CapLegal, CapLegalAct, CapNotices, CapNoticesAct, CapContacts, CapPingAnswer, CapPingSend, CapIntel, CapPeers,
+	CapLegal, CapLegalAct, CapNotices, CapNoticesAct, CapContacts, CapPingAnswer, CapPingSend, CapIntel, CapIntelAct, CapPeers,
 	CapAudit, CapSharing}
 
 // Can reports whether role holds c. An unknown role or capability holds

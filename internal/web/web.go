@@ -73,10 +73,12 @@ var _ Engine = (*workflow.Engine)(nil)
 // Federation is what the console asks of the node's federation
 // (*federation.Federation): its health, the sharing decision for local
 // users on the console's own path (policy.PathConsole, decided exactly as
-// the API's), and the audit log.
+// the API's), sharing an object (as `entraide share` does), and the audit
+// log.
 type Federation interface {
 	Status(ctx context.Context) ([]federation.PeerStatus, error)
 	VisibleOnConsole(ctx context.Context, u store.User, c store.Collection, entries []store.Entry) ([]store.Entry, error)
+	Share(ctx context.Context, req federation.ShareRequest) (*federation.ShareResult, error)
 	Audit() *audit.Log
 }
 
@@ -238,6 +240,7 @@ func (s *Server) routes() []route {
 		{"POST " + p + "/incidents", CapIncidentsAct, s.incidentOpen},
 		{"GET " + p + "/intel", CapIntel, s.intel},
 		{"GET " + p + "/intel/{coll}/{id}", CapIntel, s.intelObject},
+		{"POST " + p + "/intel/{coll}/{id}/share", CapIntelAct, s.intelShare},
 	}
 }
 
