@@ -30,6 +30,7 @@ import (
 	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/store"
+	"github.com/entraide/entraide/internal/user"
 	"github.com/entraide/entraide/internal/workflow"
 )
 
@@ -66,6 +67,10 @@ type Options struct {
 	Clock      clock.Clock  // nil: the system clock
 	Log        *slog.Logger // nil: discard
 	MaxBody    int64        // the largest request body; ≤ 0: DefaultMaxBody
+	// Auth checks the credentials of local users. A node gives the API,
+	// TAXII and the console the same one, so that failed logins count on
+	// all of them; nil: the API makes its own.
+	Auth *user.Authenticator
 }
 
 // Server serves the API. Create it with New.
@@ -98,7 +103,7 @@ func New(ctx context.Context, o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{wf: o.Engine, st: o.Store, coll: coll, log: o.Log, auth: newAuthenticator(o.Store, o.Clock, o.Log),
+	return &Server{wf: o.Engine, st: o.Store, coll: coll, log: o.Log, auth: newAuthenticator(o.Auth, o.Store, o.Clock, o.Log),
 		maxBody: o.MaxBody, newID: func() string { return strings.TrimPrefix(stix.NewID("x"), "x--") }}, nil
 }
 

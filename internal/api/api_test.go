@@ -5,11 +5,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/entraide/entraide/internal/api"
 	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/store"
+	"github.com/entraide/entraide/internal/user"
 	"github.com/entraide/entraide/internal/workflow"
 )
 
@@ -78,7 +78,7 @@ func TestAuthentication(t *testing.T) {
 	if a.status != 429 || a.header.Get("Retry-After") == "" {
 		t.Fatalf("after 10 failures: %d %s (Retry-After %q)", a.status, a.body, a.header.Get("Retry-After"))
 	}
-	s.clk.Advance(61 * time.Second)
+	s.clk.Advance(user.FailureWindow)
 	if a := (client{t: t, base: s.srv.URL, auth: "Bearer " + tok}).do("GET", "/entraide/v1/kinds", ""); a.status != 200 {
 		t.Fatalf("after the window: %d %s", a.status, a.body)
 	}

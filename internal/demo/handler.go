@@ -15,6 +15,7 @@ import (
 	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/store"
 	"github.com/entraide/entraide/internal/taxii"
+	"github.com/entraide/entraide/internal/user"
 	"github.com/entraide/entraide/internal/web"
 	"github.com/entraide/entraide/internal/workflow"
 )
@@ -33,17 +34,21 @@ func Handler(ctx context.Context, n *node.Node, fed *federation.Federation, wf *
 	if err != nil {
 		return nil, err
 	}
+	// One authenticator for TAXII, the API and the console: a password
+	// guessed on one path counts on all of them.
+	auth := user.NewAuthenticator(n.Store, n.Clock, log)
 	srv := taxii.NewServer(store.WithSealer(n.Store, sealer), n.Clock, taxii.Config{
 		Title:            cfg.APITitle,
 		Description:      fmt.Sprintf("TAXII 2.1 API of %s (%s, %s)", n.Identity.Name, n.Identity.Org, n.Identity.Country),
 		MaxContentLength: cfg.MaxContentLength,
 		Visible:          fed.VisibleToUser,
+		Auth:             auth,
 	}, log)
-	wfAPI, err := api.New(ctx, api.Options{Engine: wf, Store: n.Store, Clock: n.Clock, Log: log})
+	wfAPI, err := api.New(ctx, api.Options{Engine: wf, Store: n.Store, Clock: n.Clock, Log: log, Auth: auth})
 	if err != nil {
 		return nil, err
 	}
-	console, err := web.New(web.Options{Engine: wf, Federation: fed, Store: n.Store, Clock: n.Clock, Log: log,
+	console, err := web.New(web.Options{Engine: wf, Federation: fed, Store: n.Store, Clock: n.Clock, Log: log, Auth: auth,
 		Node:      web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country},
 		Directory: func(ctx context.Context) ([]contact.Node, error) { return contact.Nodes(ctx, n, fed.Registry()) }})
 	if err != nil {

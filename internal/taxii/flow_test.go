@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/entraide/entraide/internal/store/pgtest"
+	"github.com/entraide/entraide/internal/user"
 )
 
 // TestPaging adds 5,000 objects at one instant and pages through them with
@@ -340,14 +341,14 @@ func TestBasicAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if v := a.verifications.Load(); v != 1 {
+	if v := a.Stats().Verifications; v != 1 {
 		t.Errorf("%d argon2id verifications for 20 requests, want 1", v)
 	}
-	n.clk.Advance(verifiedTTL)
+	n.clk.Advance(user.VerifiedTTL)
 	if _, err := c.Collections(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if v := a.verifications.Load(); v != 2 {
+	if v := a.Stats().Verifications; v != 2 {
 		t.Errorf("after the cache entry expired: %d verifications, want 2", v)
 	}
 	// A new password: the old one stops working at once.
@@ -380,7 +381,7 @@ func TestBasicAuth(t *testing.T) {
 	// Unknown users and wrong passwords, until the address is throttled.
 	n.clk.Advance(time.Hour) // a fresh failure window
 	bad := &Client{BaseURL: c.BaseURL, HTTP: c.HTTP, User: "mallory", Password: "guess"}
-	for i := 0; i < maxFailures-1; i++ {
+	for i := 0; i < user.MaxAddrFailures-1; i++ {
 		if _, err := bad.APIRoot(ctx); !errors.As(err, &e) || e.Status != 401 {
 			t.Fatalf("attempt %d: %v, want 401", i, err)
 		}
@@ -389,15 +390,15 @@ func TestBasicAuth(t *testing.T) {
 	if _, err := bad.APIRoot(ctx); !errors.As(err, &e) || e.Status != 401 {
 		t.Fatalf("wrong password: %v", err)
 	}
-	before := a.verifications.Load()
+	before := a.Stats().Verifications
 	good := &Client{BaseURL: c.BaseURL, HTTP: c.HTTP, User: "bob", Password: bobPassword}
 	if _, err := good.APIRoot(ctx); !errors.As(err, &e) || e.Status != http.StatusTooManyRequests || e.Kind != KindTooManyRequests {
-		t.Fatalf("after %d failures: %v, want 429", maxFailures, err)
+		t.Fatalf("after %d failures: %v, want 429", user.MaxAddrFailures, err)
 	}
-	if a.verifications.Load() != before {
+	if a.Stats().Verifications != before {
 		t.Error("a throttled request ran argon2id")
 	}
-	n.clk.Advance(failureWindow)
+	n.clk.Advance(user.FailureWindow)
 	if _, err := good.APIRoot(ctx); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
@@ -545,11 +546,11 @@ func TestPostgres(t *testing.T) {
 }
 
 // TestVerifySemaphore sends a burst of bad Basic logins at once: no more
-// than maxConcurrentVerify argon2id runs (64 MiB each) happen together.
+// than user.MaxConcurrentVerify argon2id runs (64 MiB each) happen together.
 func TestVerifySemaphore(t *testing.T) {
 	n := newNode(t, "", Config{})
 	ctx := context.Background()
-	const burst = maxFailures - 1 // stay under the throttle
+	const burst = user.MaxAddrFailures - 1 // stay under the throttle
 	errs := make(chan error, burst)
 	for i := range burst {
 		go func() {
@@ -565,10 +566,10 @@ func TestVerifySemaphore(t *testing.T) {
 		}
 	}
 	a := n.srv.auth
-	if got := a.verifications.Load(); got != burst {
+	if got := a.Stats().Verifications; got != burst {
 		t.Errorf("%d verifications, want %d", got, burst)
 	}
-	if m := a.maxRunning.Load(); m > maxConcurrentVerify || m < 1 {
-		t.Errorf("%d verifications ran at once, want 1 to %d", m, maxConcurrentVerify)
+	if m := a.Stats().MaxConcurrent; m > user.MaxConcurrentVerify || m < 1 {
+		t.Errorf("%d verifications ran at once, want 1 to %d", m, user.MaxConcurrentVerify)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entraide/entraide/internal/user"
 )
 
 // serve runs a request through the handler in-process (no TLS), with alice's
@@ -85,12 +87,12 @@ func TestGolden(t *testing.T) {
 	t.Run("error_429", func(t *testing.T) {
 		n.t = t
 		bad := map[string]string{"Authorization": "Bearer etd_wrong"}
-		for range maxFailures {
+		for range user.MaxAddrFailures {
 			if w := n.serve(request{method: "GET", path: "/api/", header: bad}); w.Code != 401 {
 				t.Fatalf("status %d", w.Code)
 			}
 		}
-		n.clk.Advance(15 * time.Second)
+		n.clk.Advance(user.FailureWindow - 45*time.Second)
 		w := n.serve(request{method: "GET", path: "/api/"})
 		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "45" {
 			t.Fatalf("status %d, Retry-After %q, want 429 and 45", w.Code, w.Header().Get("Retry-After"))

@@ -16,6 +16,7 @@ import (
 	"github.com/entraide/entraide/internal/clock"
 	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/store"
+	"github.com/entraide/entraide/internal/user"
 )
 
 // Config describes the server's one API root and its limits. The zero value
@@ -50,6 +51,12 @@ type Config struct {
 	// versions, manifest) before they are served; dropped entries are not
 	// revealed. Entries carry Raw only for the objects endpoints.
 	Visible func(ctx context.Context, u store.User, c store.Collection, entries []store.Entry) ([]store.Entry, error)
+
+	// Auth checks the credentials of local users (when Authenticate is
+	// nil). A node gives every server on its user listener the same one,
+	// so that failed logins count on all of them; nil: the server makes
+	// its own.
+	Auth *user.Authenticator
 }
 
 // Outcome is what an Ingest hook did with one object.
@@ -126,7 +133,7 @@ func NewServer(st store.Store, clk clock.Clock, cfg Config, log *slog.Logger) *S
 		clk:   clk,
 		cfg:   cfg,
 		log:   log,
-		auth:  newAuthenticator(st, clk, log),
+		auth:  newAuthenticator(cfg.Auth, st, clk, log),
 		newID: newUUID,
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entraide/entraide/internal/user"
 )
 
 // seed adds objects to the node's shared collection: indicator 1 in two
@@ -188,7 +190,7 @@ func testEndpoints(t *testing.T, storeURL string) {
 					}
 				}
 				if tc.status == 401 {
-					n.clk.Advance(failureWindow) // do not let the failed logins throttle the next cases
+					n.clk.Advance(user.FailureWindow) // do not let the failed logins throttle the next cases
 				}
 				if tc.status == 405 && resp.Header.Get("Allow") == "" {
 					t.Error("405 without Allow")
