@@ -365,6 +365,17 @@ func (s *sqlStore) insertOutbox(ctx context.Context, tx *sql.Tx, objs []*stix.Ob
 	if err != nil {
 		return err
 	}
+	// Every peer with a queue has its row of totals from its first
+	// queued row on: OutboxStats starts from that table.
+	var peers []string
+	for _, it := range keep {
+		if !slices.Contains(peers, it.Peer) {
+			peers = append(peers, it.Peer)
+		}
+	}
+	if err := s.ensureTotals(ctx, tx, peers); err != nil {
+		return err
+	}
 	now := s.clk.Now().UnixMicro()
 	rows := make([][]any, len(keep))
 	for i, it := range keep {
@@ -414,30 +425,65 @@ func (s *sqlStore) MarkDelivered(ctx context.Context, seqs []int64, at time.Time
 	}
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var p params
-		q := `UPDATE outbox SET delivered_at = ` + p.add(at.UnixMicro()) + `, attempts = attempts + 1
-			WHERE delivered_at = 0 AND ` + s.d.inList("seq", p.add(s.d.listArg(seqs)))
-		_, err := tx.ExecContext(ctx, q, p.vals...)
-		return err
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox SET delivered_at = `+p.add(at.UnixMicro())+`, attempts = attempts + 1
+			WHERE delivered_at = 0 AND `+s.d.inList("seq", p.add(s.d.listArg(seqs)))+`
+			RETURNING peer, failed_at`, p.vals...)
+		if err != nil {
+			return err
+		}
+		// The totals move with the rows, in this transaction: a row
+		// delivered after a final failure leaves the failures.
+		moved := map[string]*totalsDelta{}
+		for rows.Next() {
+			var peer string
+			var failedAt int64
+			if err := rows.Scan(&peer, &failedAt); err != nil {
+				rows.Close()
+				return err
+			}
+			d := moved[peer]
+			if d == nil {
+				d = &totalsDelta{lastDelivered: at.UnixMicro()}
+				moved[peer] = d
+			}
+			d.delivered++
+			if failedAt != 0 {
+				d.failed--
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for peer, d := range moved {
+			if err := addTotals(ctx, tx, peer, *d); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
 func (s *sqlStore) MarkFailed(ctx context.Context, seq int64, at time.Time, msg string, retryAt time.Time) error {
 	return s.write(ctx, func(tx *sql.Tx) error {
 		var (
-			res sql.Result
-			err error
+			peer string
+			err  error
 		)
 		if retryAt.IsZero() {
-			res, err = tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, failed_at = $2
-				WHERE seq = $3 AND delivered_at = 0 AND failed_at = 0`, msg, at.UnixMicro(), seq)
+			err = tx.QueryRowContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, failed_at = $2
+				WHERE seq = $3 AND delivered_at = 0 AND failed_at = 0 RETURNING peer`, msg, at.UnixMicro(), seq).Scan(&peer)
+			if err == nil {
+				return addTotals(ctx, tx, peer, totalsDelta{failed: 1})
+			}
 		} else {
-			res, err = tx.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt = $2
-				WHERE seq = $3 AND delivered_at = 0 AND failed_at = 0`, msg, retryAt.UnixMicro(), seq)
+			err = tx.QueryRowContext(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt = $2
+				WHERE seq = $3 AND delivered_at = 0 AND failed_at = 0 RETURNING peer`, msg, retryAt.UnixMicro(), seq).Scan(&peer)
+			if err == nil {
+				return nil
+			}
 		}
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n > 0 {
+		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		var n int
@@ -447,18 +493,66 @@ func (s *sqlStore) MarkFailed(ctx context.Context, seq int64, at time.Time, msg 
 		if n == 0 {
 			return fmt.Errorf("outbox row %d: %w", seq, ErrNotFound)
 		}
-		return nil
+		return nil // already settled: left as it is
 	})
 }
 
+// outboxStatsQuery is OutboxStats' statement. MIN(created + 0), not
+// MIN(created): PostgreSQL would otherwise answer the minimum by walking
+// the outbox_created index from its start (the min/max rewrite), through
+// every row ever delivered, rather than read the peer's pending range.
+func (s *sqlStore) outboxStatsQuery() string {
+	from := ` FROM outbox` + s.d.indexedBy("outbox_pending") + ` WHERE peer = t.peer AND delivered_at = 0 AND failed_at = 0`
+	return `SELECT t.peer, t.delivered, t.failed, t.last_delivered, (SELECT COUNT(*)` + from + `), (SELECT MIN(created + 0)` + from + `)
+		FROM outbox_totals t`
+}
+
+// ensureTotals gives the peers a row of totals (zero) if they have none.
+func (s *sqlStore) ensureTotals(ctx context.Context, tx *sql.Tx, peers []string) error {
+	for len(peers) > 0 {
+		chunk := peers[:min(500, len(peers))]
+		peers = peers[len(chunk):]
+		var p params
+		var b strings.Builder
+		b.WriteString(`INSERT INTO outbox_totals (peer, delivered, failed, last_delivered) VALUES `)
+		for i, peer := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("(" + p.add(peer) + ", 0, 0, 0)")
+		}
+		b.WriteString(` ON CONFLICT (peer) DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, b.String(), p.vals...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// totalsDelta is a change of one peer's row of outbox_totals.
+type totalsDelta struct {
+	delivered, failed int64
+	lastDelivered     int64 // the delivery time of the rows delivered; 0 for none
+}
+
+// addTotals applies d to peer's totals (migration 0008), in the write
+// transaction that settles the rows.
+func addTotals(ctx context.Context, tx *sql.Tx, peer string, d totalsDelta) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox_totals (peer, delivered, failed, last_delivered) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (peer) DO UPDATE SET delivered = outbox_totals.delivered + excluded.delivered,
+			failed = outbox_totals.failed + excluded.failed,
+			last_delivered = CASE WHEN excluded.last_delivered > outbox_totals.last_delivered
+				THEN excluded.last_delivered ELSE outbox_totals.last_delivered END`,
+		peer, d.delivered, d.failed, d.lastDelivered)
+	return err
+}
+
+// OutboxStats reads each peer's settled rows from outbox_totals and counts
+// its pending rows on the outbox_pending index (a range of it per peer: the
+// cost grows with what is waiting, not with what was ever sent), in one
+// statement, so that both are of the same moment.
 func (s *sqlStore) OutboxStats(ctx context.Context) (map[string]QueueStats, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT peer,
-			COUNT(CASE WHEN delivered_at = 0 AND failed_at = 0 THEN 1 END),
-			MIN(CASE WHEN delivered_at = 0 AND failed_at = 0 THEN created END),
-			COUNT(CASE WHEN delivered_at <> 0 THEN 1 END),
-			COUNT(CASE WHEN delivered_at = 0 AND failed_at <> 0 THEN 1 END),
-			MAX(delivered_at)
-		FROM outbox GROUP BY peer`)
+	rows, err := s.db.QueryContext(ctx, s.outboxStatsQuery())
 	if err != nil {
 		return nil, err
 	}
@@ -466,14 +560,15 @@ func (s *sqlStore) OutboxStats(ctx context.Context) (map[string]QueueStats, erro
 	out := map[string]QueueStats{}
 	for rows.Next() {
 		var (
-			peer         string
-			q            QueueStats
-			oldest, last sql.NullInt64
+			peer   string
+			q      QueueStats
+			last   int64
+			oldest sql.NullInt64
 		)
-		if err := rows.Scan(&peer, &q.Pending, &oldest, &q.Delivered, &q.Failed, &last); err != nil {
+		if err := rows.Scan(&peer, &q.Delivered, &q.Failed, &last, &q.Pending, &oldest); err != nil {
 			return nil, err
 		}
-		q.OldestPending, q.LastDelivered = fromMicro(oldest.Int64), fromMicro(last.Int64)
+		q.LastDelivered, q.OldestPending = fromMicro(last), fromMicro(oldest.Int64)
 		out[peer] = q
 	}
 	return out, rows.Err()
@@ -757,9 +852,16 @@ func (s *sqlStore) RemovePeer(ctx context.Context, nameOrID string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM peers WHERE identity_id = $1`, id); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE outbox SET failed_at = $1, last_error = 'peer removed'
+		res, err := tx.ExecContext(ctx, `UPDATE outbox SET failed_at = $1, last_error = 'peer removed'
 			WHERE peer = $2 AND delivered_at = 0 AND failed_at = 0`, now, id)
-		return err
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		return addTotals(ctx, tx, id, totalsDelta{failed: n})
 	})
 }
 

@@ -30,6 +30,7 @@ func runFederation(t *testing.T, open Opener) {
 		{"OutboxOrder", testOutboxOrder},
 		{"OutboxRetry", testOutboxRetry},
 		{"OutboxStats", testOutboxStats},
+		{"OutboxTotals", testOutboxTotals},
 		{"ProvenanceFirstWriterWins", testProvenanceFirst},
 		{"SharingLog", testSharingLog},
 		{"RemovePeerFailsItsQueue", testRemovePeerQueue},
