@@ -156,6 +156,21 @@ func (f *Federation) Audit() *audit.Log { return f.audit }
 // Registry is the node's peer registry.
 func (f *Federation) Registry() *peer.Registry { return f.reg }
 
+// peer returns a pinned peer by name or identity id: from the registry's
+// snapshot when it knows it (a share to thirty peers named them thirty
+// times, and each read of the store, with its card parse, was most of the
+// cost of the share), else from the store, whose error names the peers
+// there are.
+func (f *Federation) peer(ctx context.Context, nameOrID string) (peer.Peer, error) {
+	if p, ok := f.reg.ByIdentity(nameOrID); ok {
+		return p, nil
+	}
+	if p, ok := f.reg.ByName(nameOrID); ok {
+		return p, nil
+	}
+	return f.reg.Get(ctx, nameOrID)
+}
+
 // communities reads the communities as stored now, so that every decision
 // sees the same membership whatever process changed it last.
 func (f *Federation) communities(ctx context.Context) ([]policy.Community, map[string]store.Community, error) {

@@ -70,7 +70,7 @@ func (f *Federation) resolveRed(ctx context.Context, specs []string) ([]store.Re
 		}
 		id := f.n.Identity.IdentityID
 		if node != SelfNode && node != id && node != f.n.Identity.Name {
-			p, err := f.reg.Get(ctx, node)
+			p, err := f.peer(ctx, node)
 			if err != nil {
 				return nil, fmt.Errorf("TLP:RED recipient %q: %w", s, err)
 			}

@@ -99,7 +99,7 @@ func (f *Federation) Share(ctx context.Context, req ShareRequest) (*ShareResult,
 		also = append(also, c.Collection)
 	}
 	for _, n := range req.Nodes {
-		p, err := f.reg.Get(ctx, n)
+		p, err := f.peer(ctx, n)
 		if err != nil {
 			return nil, err
 		}

@@ -89,6 +89,7 @@ type snapshot struct {
 	loaded time.Time
 	byID   map[string]Peer
 	bySPKI map[string]Peer
+	byName map[string]Peer
 }
 
 // NewRegistry returns the registry of the peers kept in st; self is this
@@ -152,11 +153,12 @@ func (r *Registry) snapshot(ctx context.Context) (*snapshot, error) {
 		}
 		return nil, fmt.Errorf("reading the peers: %w", err)
 	}
-	ns := &snapshot{loaded: r.clk.Now(), byID: map[string]Peer{}, bySPKI: map[string]Peer{}}
+	ns := &snapshot{loaded: r.clk.Now(), byID: map[string]Peer{}, bySPKI: map[string]Peer{}, byName: map[string]Peer{}}
 	for _, sp := range ps {
 		p := withCard(sp)
 		ns.byID[p.IdentityID] = p
 		ns.bySPKI[p.TLSSPKI] = p
+		ns.byName[p.Name] = p
 	}
 	r.mu.Lock()
 	if r.gen == gen { // not invalidated meanwhile
@@ -189,6 +191,21 @@ func (r *Registry) ByIdentity(id string) (Peer, bool) {
 		return Peer{}, false
 	}
 	p, ok := s.byID[id]
+	return p, ok
+}
+
+// ByName returns the peer with this name, from the in-memory snapshot (no
+// older than RefreshEvery): the hot paths that name peers (a workflow sent
+// to thirty of them) look them up here, and fall back to Get, which reads
+// the store, for a name the snapshot does not know.
+func (r *Registry) ByName(name string) (Peer, bool) {
+	ctx, cancel := lookupCtx()
+	defer cancel()
+	s, err := r.snapshot(ctx)
+	if err != nil {
+		return Peer{}, false
+	}
+	p, ok := s.byName[name]
 	return p, ok
 }
 
