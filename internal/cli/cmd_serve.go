@@ -7,18 +7,14 @@ import (
 	"net"
 	"net/http"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
 
 	"github.com/entraide/entraide/internal/api"
-	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/federation"
-	"github.com/entraide/entraide/internal/store"
-	"github.com/entraide/entraide/internal/taxii"
-	"github.com/entraide/entraide/internal/user"
+	"github.com/entraide/entraide/internal/portal"
 	"github.com/entraide/entraide/internal/web"
 )
 
@@ -76,56 +72,19 @@ requests in flight finish (up to 20 s) and closes the database.`)
 	if err != nil {
 		return err
 	}
-	// The federation machinery also guards the user API: every object a
-	// user lists passes the sharing policy (TLP:RED only to its named
-	// users, opened from its sealed form and audited), and RED objects
-	// users add are sealed at rest.
 	// The cooperation workflows see every workflow object that crosses
 	// the node (their hook admits or refuses a partner's state change).
 	fed, wf, err := cooperation.Open(ctx, n, federation.Config{Log: log})
 	if err != nil {
 		return err
 	}
-	sealer, err := n.Sealer()
+	// The user listener: TAXII, the workflow API and the console, with
+	// one authenticator, every object a user reads passing the sharing
+	// policy (internal/portal, as the demo serves it).
+	mux, err := portal.Handler(ctx, n, fed, wf, log)
 	if err != nil {
 		return err
 	}
-	// One authenticator for TAXII, the API and the console: a password
-	// guessed on one path counts on all of them.
-	auth := user.NewAuthenticator(n.Store, n.Clock, log)
-	srv := taxii.NewServer(store.WithSealer(n.Store, sealer), n.Clock, taxii.Config{
-		Title:            cfg.APITitle,
-		Description:      fmt.Sprintf("TAXII 2.1 API of %s (%s, %s)", n.Identity.Name, n.Identity.Org, n.Identity.Country),
-		MaxContentLength: cfg.MaxContentLength,
-		Visible:          fed.VisibleToUser,
-		Auth:             auth,
-	}, log)
-	// The workflow API shares the listener and the users; TAXII keeps
-	// every other path (discovery /taxii2/, the API root /api/).
-	wfAPI, err := api.New(ctx, api.Options{Engine: wf, Store: n.Store, Clock: n.Clock, Log: log, Auth: auth})
-	if err != nil {
-		return err
-	}
-	console, err := web.New(web.Options{Engine: wf, Federation: fed, Store: n.Store, Clock: n.Clock, Log: log, Auth: auth,
-		Node:      web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country},
-		Directory: func(ctx context.Context) ([]contact.Node, error) { return contact.Nodes(ctx, n, fed.Registry()) }})
-	if err != nil {
-		return err
-	}
-	taxiiHandler := srv.Handler()
-	mux := http.NewServeMux()
-	mux.Handle(api.Prefix, wfAPI.Handler())
-	mux.Handle(web.Prefix, console.Handler())
-	// A browser at the root goes to the console; TAXII clients (which do
-	// not ask for HTML) get TAXII's answer as before.
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		if wantsHTML(r) {
-			http.Redirect(w, r, web.Prefix, http.StatusFound)
-			return
-		}
-		taxiiHandler.ServeHTTP(w, r)
-	})
-	mux.Handle("/", taxiiHandler)
 	hs := &http.Server{
 		Handler:           mux,
 		TLSConfig:         tlsCfg,
@@ -180,20 +139,6 @@ requests in flight finish (up to 20 s) and closes the database.`)
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// wantsHTML reports whether a request's Accept header asks for HTML
-// (browsers do; TAXII clients ask for TAXII's media types).
-func wantsHTML(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept") {
-		for _, part := range strings.Split(v, ",") {
-			mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if strings.EqualFold(strings.TrimSpace(mt), "text/html") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func dbKind(url string) string {

@@ -14,9 +14,10 @@
 //     had it, not redirected: a redirect turns a POST into a GET in many
 //     clients.
 //   - Every endpoint, discovery included, needs authentication: HTTP Basic
-//     (argon2id, with the cache and limits described on authenticator) or a
-//     bearer token ("Authorization: Bearer" or "Token", the scheme OASIS's
-//     Python client sends). A 401 carries a Basic and a Bearer challenge.
+//     (argon2id, with the cache and limits described on
+//     user.Authenticator, which a node shares between TAXII, its API and
+//     its console) or a bearer token ("Authorization: Bearer" or "Token",
+//     the scheme OASIS's Python client sends). A 401 carries a Basic and a Bearer challenge.
 //   - Accept: application/taxii+json;version=2.1, application/taxii+json
 //     (latest, which is 2.1), application/* and */* are served, with quality
 //     values (the most specific matching range decides; q=0 refuses). A
