@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -24,6 +25,7 @@ type field struct {
 	number     bool     // a whole number
 	long       bool     // several lines
 	choices    []string // the values offered (a select), when the kind has a list
+	disclosure bool     // a part of the one Art. 30 disclosure the form carries (disclosureFields)
 }
 
 // text is a field whose form name is its JSON name.
@@ -65,9 +67,24 @@ var actionFields = map[string]map[string][]field{
 	"preservation": preservationForms(),
 }
 
+// disclosureFields are the form fields of one Art. 30 disclosure (a
+// service provider in another State that took part in the transmission),
+// as `entraide legal respond` takes it: the form's answer carries them as
+// the one element of "disclosures". A response that names several
+// providers is sent once per provider (disclose), or from the command line.
+var disclosureFields = []field{
+	{form: "provider_country", json: "provider_country", upper: true, disclosure: true},
+	{form: "provider", json: "provider", disclosure: true},
+	{form: "provider_note", json: "provider_note", long: true, disclosure: true},
+}
+
+// errDisclosureIncomplete: a disclosure names its provider's country and
+// name; the page says so in the person's language.
+var errDisclosureIncomplete = fmt.Errorf("%w: an Art. 30 disclosure needs the provider's country and its name", workflow.ErrInput)
+
 // preservationForms are the forms of the Budapest workflow's actions, from
-// the fields each takes (preservation.Fields); disclosures, a structured
-// list, stay on the command line and the JSON API.
+// the fields each takes (preservation.Fields); disclosures are asked one at
+// a time (disclosureFields).
 func preservationForms() map[string][]field {
 	out := map[string][]field{}
 	for _, a := range preservation.Kind.Actions {
@@ -75,7 +92,7 @@ func preservationForms() map[string][]field {
 		for _, name := range preservation.Fields(a) {
 			switch name {
 			case "disclosures":
-				continue
+				fs = append(fs, disclosureFields...)
 			case "comment", "explanation", "preserved", "not_preserved":
 				fs = append(fs, field{form: name, json: name, long: true})
 			default:
@@ -91,6 +108,7 @@ func preservationForms() map[string][]field {
 // out (the kinds read "absent" as "unchanged").
 func actionInput(fs []field, form url.Values) (json.RawMessage, error) {
 	in := map[string]any{}
+	var disc preservation.Disclosure
 	for _, f := range fs {
 		v := strings.TrimSpace(form.Get(f.form))
 		if v == "" {
@@ -98,6 +116,17 @@ func actionInput(fs []field, form url.Values) (json.RawMessage, error) {
 		}
 		if f.upper {
 			v = strings.ToUpper(v)
+		}
+		if f.disclosure {
+			switch f.json {
+			case "provider_country":
+				disc.Country = v
+			case "provider":
+				disc.Provider = v
+			case "provider_note":
+				disc.Note = v
+			}
+			continue
 		}
 		if f.number {
 			n, err := strconv.Atoi(v)
@@ -112,6 +141,12 @@ func actionInput(fs []field, form url.Values) (json.RawMessage, error) {
 		} else {
 			in[f.json] = v
 		}
+	}
+	if disc != (preservation.Disclosure{}) {
+		if disc.Country == "" || disc.Provider == "" {
+			return nil, errDisclosureIncomplete
+		}
+		in["disclosures"] = []preservation.Disclosure{disc}
 	}
 	return json.Marshal(in)
 }
@@ -143,6 +178,9 @@ func (s *Server) caseAct(w http.ResponseWriter, r *http.Request, q *req) error {
 	in, err := actionInput(fs, r.PostForm)
 	if err == nil {
 		_, err = s.wf.Act(r.Context(), id, action, q.u.Name, in)
+	}
+	if errors.Is(err, errDisclosureIncomplete) {
+		return s.renderCaseForm(w, r, q, vw, http.StatusBadRequest, action, q.c.T("legal.disclosure.incomplete"), false)
 	}
 	if err != nil {
 		if errors.Is(err, workflow.ErrInput) || errors.Is(err, workflow.ErrNotParty) {

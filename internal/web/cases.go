@@ -15,10 +15,12 @@ import (
 // deadlines, timeline, and the kind's own view as the engine gives it.
 type caseData struct {
 	*workflow.View
-	DetailJSON string
-	FormError  string
-	FormAction string
-	Actions    []actionForm
+	DetailJSON  string
+	FormError   string
+	FormErrorEN bool // FormError is the engine's words, in English
+	FormAction  string
+	Actions     []actionForm
+	Legal       *legalData // a Budapest preservation request's disclosures and chains
 }
 
 // caseDetail shows a case of any kind the role may see; kinds with their
@@ -42,8 +44,20 @@ func (s *Server) caseDetail(w http.ResponseWriter, r *http.Request, q *req) erro
 	return s.renderCase(w, r, q, vw, http.StatusOK, "", "")
 }
 
+// renderCase renders a case's page; msg, next to the form of action, is
+// the engine's (English) words when it refused a step.
 func (s *Server) renderCase(w http.ResponseWriter, r *http.Request, q *req, vw *workflow.View, status int, action, msg string) error {
-	d := caseData{View: vw, FormError: msg, FormAction: action, Actions: s.allowedActions(r.Context(), q, vw)}
+	return s.renderCaseForm(w, r, q, vw, status, action, msg, true)
+}
+
+// renderCaseForm is renderCase with a message in the person's language
+// (english false) or the engine's.
+func (s *Server) renderCaseForm(w http.ResponseWriter, r *http.Request, q *req, vw *workflow.View, status int, action, msg string, english bool) error {
+	d := caseData{View: vw, FormError: msg, FormErrorEN: english && msg != "", FormAction: action, Actions: s.allowedActions(r.Context(), q, vw)}
+	var err error
+	if d.Legal, err = s.legalDetail(r.Context(), q, vw); err != nil {
+		return err
+	}
 	if len(vw.Detail) > 0 {
 		var b bytes.Buffer
 		if json.Indent(&b, vw.Detail, "", "  ") == nil {

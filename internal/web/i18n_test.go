@@ -179,7 +179,7 @@ func usedKeys(t *testing.T) map[string]string {
 }
 
 // flashes are the done= values the handlers redirect with.
-var flashes = []string{"ack", "close", "sent", "sentrefused", "logout", "acted", "pinged", "answered", "opened"}
+var flashes = []string{"ack", "close", "sent", "sentrefused", "logout", "acted", "pinged", "answered", "opened", "chained"}
 
 // deadlineNames are the deadline names the kinds write (workflow.Deadline.What)
 // that the console translates; a new one shows in English until added.

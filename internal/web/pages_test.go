@@ -268,6 +268,7 @@ func TestRolesEnforced(t *testing.T) {
 		{"GET", "/console/audit?verify=1", web.CapAudit},
 		{"GET", "/console/kinds/assist", web.CapAssist},
 		{"GET", "/console/kinds/preservation", web.CapLegal},
+		{"POST", "/console/cases/" + id + "/chain", web.CapLegalAct},
 		{"GET", "/console/kinds/notice", web.CapNotices},
 	}
 	navCaps := map[string]web.Cap{"overview": web.CapOverview, "alerts": web.CapAlerts, "intel": web.CapIntel, "incidents": web.CapIncidents, "contacts": web.CapContacts,

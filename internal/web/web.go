@@ -228,6 +228,7 @@ func (s *Server) routes() []route {
 		{"GET " + p + "/cases/{id}", CapOverview, s.caseDetail},
 		{"GET " + p + "/kinds/{kind}", CapOverview, s.caseList},
 		{"POST " + p + "/cases/{id}/{action}", CapOverview, s.caseAct},
+		{"POST " + p + "/cases/{id}/chain", CapLegalAct, s.legalChain},
 		{"GET " + p + "/contacts", CapContacts, s.contacts},
 		{"POST " + p + "/pings", CapPingSend, s.pingSend},
 		{"POST " + p + "/pings/{id}/answer", CapPingAnswer, s.pingAnswer},
