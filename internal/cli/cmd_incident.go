@@ -576,11 +576,14 @@ Prints the step's id.`)
 func incidentJoin(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "incident join", "incident join --data DIR ID [--node NODE]… [--note N]", `
 On the node that opened the incident, --node invites peers (names or
-identity ids) to take part: a new version of the incident names them (it
-goes to every participant, so that each accepts their changes), and a join
-step records the invitation in the timeline with a snapshot of the
-incident as it stands, so that they start from the same picture as the
-others: fields, tasks, NIS2 reports, participants.
+identity ids) to take part: a join step makes them participants (it goes
+to every participant, so that each accepts their changes) and records the
+invitation in the timeline with a snapshot of the incident as it stands.
+The new participants then receive the incident and every earlier step:
+this node relays the others' steps as they signed them where the sharing
+policy allows it (TLP:CLEAR; GREEN within its community), and each
+participant sends its own (TLP:AMBER steps are not passed on by another
+node). Refused relays are listed and audited.
 
 On a participant's node, without --node, it confirms that this node takes
 part (the participants see when it joined); the opener asks, participants
@@ -619,7 +622,7 @@ them. The opener's changes reach every participant. Prints the step's id.`)
 	if _, err := showCase(ctx, s, "incident", id); err != nil {
 		return err
 	}
-	res, err := incident.Invite(ctx, s.wf, s.fed, id, actor, nodes, *note)
+	res, err := incident.Invite(ctx, s.wf, id, actor, nodes, *note)
 	if err != nil {
 		return workflowErr(err)
 	}

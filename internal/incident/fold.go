@@ -195,6 +195,22 @@ func fold(c *workflow.Case, steps []workflow.Step) workflow.State {
 		f.regs[name] = &register{}
 	}
 	f.fromCase()
+	// Invitations first: a participant's step stamped at the same instant
+	// as its invitation, or before it by a clock running behind the
+	// opener's, still counts (the engine admits it on the same ground).
+	for _, s := range steps {
+		if s.Action != ActionJoin || s.Node != c.Origin {
+			continue
+		}
+		var inv, add []string
+		s.Get("invited_refs", &inv)
+		s.Get("party_refs_added", &add)
+		for _, a := range append(inv, add...) {
+			if isIdentity(a) {
+				f.invited(a, s.At, s.ID)
+			}
+		}
+	}
 	for _, s := range steps {
 		f.apply(s)
 	}

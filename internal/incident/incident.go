@@ -191,8 +191,9 @@ type NIS2SentInput struct {
 }
 
 // JoinInput: from the opener, the nodes (identity ids) it invites, which
-// Invite has already added to the incident's recipient_refs; from another
-// participant, nothing but an optional note (it confirms it takes part).
+// the step makes parties (the engine sends them the incident and its
+// history); from another participant, nothing but an optional note (it
+// confirms it takes part).
 type JoinInput struct {
 	Nodes []string `json:"nodes,omitempty"`
 	Note  string   `json:"note,omitempty"`
@@ -645,10 +646,15 @@ func actJoin(env *workflow.Env, c *workflow.Case, v *View, in json.RawMessage) (
 		switch {
 		case n == env.Self:
 			return workflow.Draft{}, workflow.Inputf("this node opened the incident: invite other nodes")
-		case p == nil || !c.Party(n):
-			return workflow.Draft{}, workflow.Inputf("node %s is not listed in the incident: invite it with Invite ('entraide incident join ID --node NODE'), which shares the incident with it first", n)
-		case p.Invitation != "":
+		case p != nil && p.Invitation != "":
 			return workflow.Draft{}, workflow.Inputf("node %s was already invited (%s)", n, p.Invitation)
+		case p != nil && c.Party(n):
+			// Listed when the incident was opened (or in a new version,
+			// as older nodes invited): the invitation records it.
+		case p != nil:
+			return workflow.Draft{}, workflow.Inputf("node %s is already a participant", n)
+		case env.Known != nil && !env.Known(n):
+			return workflow.Draft{}, workflow.Inputf("node %s is not a pinned peer: see 'entraide peer list'", n)
 		}
 		if !slices.Contains(invited, n) {
 			invited = append(invited, n)
@@ -656,7 +662,13 @@ func actJoin(env *workflow.Env, c *workflow.Case, v *View, in json.RawMessage) (
 	}
 	props["invited_refs"] = invited
 	props["snapshot"] = v.snapshot()
-	return workflow.Draft{Props: props}, nil
+	var add []string
+	for _, n := range invited {
+		if !c.Party(n) {
+			add = append(add, n)
+		}
+	}
+	return workflow.Draft{Props: props, AddParties: add}, nil
 }
 
 func allowed(c *workflow.Case, node, action string) error {

@@ -175,7 +175,7 @@ func runIncidentStory(t *testing.T, db func(t testing.TB, name string) string) {
 	// fr invites ee, which is down; once back, ee holds the incident and
 	// the invitation, whose snapshot gives it the current picture.
 	clk.Advance(time.Minute)
-	inv, err := incident.Invite(ctx, fr.Workflow, fr.Fed, id, "alice", []string{"cert-ee"}, "EE runs the same PACS vendor")
+	inv, err := incident.Invite(ctx, fr.Workflow, id, "alice", []string{"cert-ee"}, "EE runs the same PACS vendor")
 	if err != nil {
 		t.Fatal(err)
 	}

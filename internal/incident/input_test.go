@@ -110,7 +110,7 @@ func TestActRefusesBadInput(t *testing.T) {
 		{"invitation by a participant", de, incident.ActionJoin, map[string]any{"nodes": []string{fed.ID("ee")}}, forbidden, "only the node that opened"},
 		{"joining twice", de, incident.ActionJoin, nil, input, "already joined"},
 		{"invitation without nodes", fr, incident.ActionJoin, nil, input, "say whom to invite"},
-		{"invitation not through Invite", fr, incident.ActionJoin, map[string]any{"nodes": []string{fed.ID("ee")}}, input, "is not listed in the incident"},
+		{"invitation of a node not pinned", fr, incident.ActionJoin, map[string]any{"nodes": []string{"identity--44444444-4444-5444-8444-444444444444"}}, input, "is not a pinned peer"},
 		{"close by a participant", de, incident.ActionClose, nil, forbidden, "only the node that opened"},
 		{"unknown action", fr, "reopen", nil, input, "not an action of the incident workflow"},
 	} {
@@ -135,7 +135,7 @@ func TestActRefusesBadInput(t *testing.T) {
 		{"itself", fr, []string{"self"}, input, "invite other nodes"},
 	} {
 		t.Run("invite "+c.name, func(t *testing.T) {
-			_, err := incident.Invite(ctx, c.node.Workflow, c.node.Fed, id, "someone", c.nodes, "")
+			_, err := incident.Invite(ctx, c.node.Workflow, id, "someone", c.nodes, "")
 			if !errors.Is(err, c.kind) || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want a %v error with %q", err, c.kind, c.want)
 			}
@@ -161,7 +161,7 @@ func TestActRefusesBadInput(t *testing.T) {
 	if _, err := fr.Workflow.Act(ctx, id, incident.ActionTaskAdd, "alice", mustJSON(t, map[string]any{"title": "late"})); !errors.Is(err, input) || !strings.Contains(err.Error(), "was closed") {
 		t.Errorf("task after close: %v", err)
 	}
-	if _, err := incident.Invite(ctx, fr.Workflow, fr.Fed, id, "alice", []string{"cert-ee"}, ""); !errors.Is(err, input) || !strings.Contains(err.Error(), "was closed") {
+	if _, err := incident.Invite(ctx, fr.Workflow, id, "alice", []string{"cert-ee"}, ""); !errors.Is(err, input) || !strings.Contains(err.Error(), "was closed") {
 		t.Errorf("invitation after close: %v", err)
 	}
 }

@@ -207,6 +207,7 @@ func (e *Engine) Changed(ctx context.Context, cases []string) {
 			continue
 		}
 	}
+	e.catchUp(ctx, cases)
 }
 
 // ---- folding ----
@@ -313,9 +314,13 @@ func (e *Engine) parties(k *Kind, c *Case, steps []Step) map[string]bool {
 
 // folded is the state row's JSON: what show and the API return.
 type folded struct {
-	State    State       `json:"state"`
-	Exercise string      `json:"exercise,omitempty"`
-	Parties  []string    `json:"parties"`
+	State    State    `json:"state"`
+	Exercise string   `json:"exercise,omitempty"`
+	Parties  []string `json:"parties"`
+	// Added are the parties the case's creator added after it opened it
+	// (party_refs_added): they did not receive the earlier steps, which
+	// the parties send them (ShareHistory, catchUp).
+	Added    []string    `json:"added_parties,omitempty"`
 	Timeline []Step      `json:"-"`
 	Events   []eventJSON `json:"timeline"`
 }
@@ -384,6 +389,23 @@ func (e *Engine) fold(k *Kind, c *Case, steps []Step) folded {
 	for _, r := range c.Recipients {
 		ps[r] = true
 	}
+	// The parties the creator added, whatever the time of the step that
+	// added them (as Admit reads them): a new party's step stamped at the
+	// same instant, or by a clock running behind, still counts.
+	var lateAdded []string
+	for _, s := range steps {
+		if s.Node != c.Origin || !k.allowedStep(c, s) {
+			continue
+		}
+		var add []string
+		s.Get("party_refs_added", &add)
+		for _, a := range add {
+			if !ps[a] {
+				ps[a] = true
+				lateAdded = append(lateAdded, a)
+			}
+		}
+	}
 	// A partner's case that breaks the kind's limits (opened by another
 	// version, or by a node that does not check them) is shown for what
 	// it is, and nothing it asks is due.
@@ -407,13 +429,6 @@ func (e *Engine) fold(k *Kind, c *Case, steps []Step) folded {
 		if s.Ignored != "" {
 			continue
 		}
-		if s.Node == c.Origin {
-			var add []string
-			s.Get("party_refs_added", &add)
-			for _, a := range add {
-				ps[a] = true
-			}
-		}
 		kept = append(kept, *s)
 	}
 	st := k.Fold(c, kept)
@@ -424,7 +439,8 @@ func (e *Engine) fold(k *Kind, c *Case, steps []Step) folded {
 	if st.Deadlines == nil {
 		st.Deadlines = []Deadline{}
 	}
-	f := folded{State: st, Exercise: c.Exercise()}
+	f := folded{State: st, Exercise: c.Exercise(), Added: lateAdded}
+	sort.Strings(f.Added)
 	for p := range ps {
 		f.Parties = append(f.Parties, p)
 	}
@@ -708,7 +724,6 @@ func (e *Engine) Act(ctx context.Context, caseID, action, actor string, in json.
 				to = append(to, p)
 			}
 		}
-		to = append(to, added...)
 	} else {
 		to = []string{c.Origin}
 	}
@@ -717,7 +732,7 @@ func (e *Engine) Act(ctx context.Context, caseID, action, actor string, in json.
 		if err != nil {
 			return nil, err
 		}
-		if rid != self && !slices.Contains(to, rid) {
+		if rid != self && !slices.Contains(to, rid) && !slices.Contains(added, rid) {
 			to = append(to, rid)
 		}
 	}
@@ -725,20 +740,156 @@ func (e *Engine) Act(ctx context.Context, caseID, action, actor string, in json.
 	if err != nil {
 		return nil, err
 	}
+	if len(to) == 0 {
+		// Every other party is new: the step goes to them with the
+		// history, below; Share needs a recipient, so it is stored alone.
+		to = added
+	}
 	r, err := e.share(ctx, c.ID, raw, c.TLP, nil, to, actor)
 	if err != nil {
 		return nil, err
 	}
 	if len(added) > 0 {
-		// The new parties get the case itself (this node signed it).
-		cr, err := e.share(ctx, c.ID, c.Raw, 0, nil, added, actor)
+		// The new parties get the case and every step so far, this one
+		// included, in one run of the outbox.
+		h, err := e.ShareHistory(ctx, c.ID, added, actor)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s are parties now, but sending them the case's history failed (run the action again later): %w", strings.Join(e.nodeNames(added), ", "), err)
 		}
-		r.Queued += cr.Queued
-		r.Refused = append(r.Refused, cr.Refused...)
+		r.Queued += h.Queued
+		r.Refused = append(r.Refused, h.Refused...)
 	}
 	return r, nil
+}
+
+func (e *Engine) nodeNames(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = e.NodeName(id)
+	}
+	return out
+}
+
+// ShareHistory sends nodes (parties added to a case after it was opened)
+// what this node holds of the case that they should hold as parties: on
+// the node that opened the case, the case and every step that counts,
+// whoever signed it; on another party, its own steps. Steps signed by
+// other nodes are relayed as they are (federation.Relay): their
+// signatures still verify at the new party, and the sharing policy
+// decides each as any relay — a partner's TLP:AMBER step is not passed
+// on, and its signer sends it itself (catchUp). The steps that add
+// parties go first, so that the new party admits the steps of the parties
+// they add whatever the order of arrival; then the others, oldest first.
+// A node that is not a pinned peer is skipped.
+func (e *Engine) ShareHistory(ctx context.Context, caseID string, nodes []string, actor string) (*Result, error) {
+	c, steps, err := e.Load(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	k := e.kinds[c.Kind]
+	f := e.fold(k, c, steps)
+	self := e.Self()
+	var to []string
+	for _, n := range nodes {
+		if _, ok := e.fed.Registry().ByIdentity(n); ok && n != self && !slices.Contains(to, n) {
+			to = append(to, n)
+		}
+	}
+	r := &Result{ID: c.ID, Object: c.ID, Refused: []RefusedDelivery{}}
+	if len(to) == 0 {
+		return r, nil
+	}
+	var first, rest [][]byte
+	if c.Origin == self {
+		first = append(first, c.Raw)
+	}
+	for _, ev := range f.Events {
+		if ev.Ignored != "" || (c.Origin != self && ev.Node != self) {
+			continue
+		}
+		var add struct {
+			Added []string `json:"party_refs_added"`
+		}
+		_ = json.Unmarshal(ev.Object, &add)
+		if ev.Node == c.Origin && len(add.Added) > 0 {
+			first = append(first, ev.Object)
+		} else {
+			rest = append(rest, ev.Object)
+		}
+	}
+	res, err := e.fed.Relay(ctx, federation.RelayRequest{Objects: append(first, rest...), Nodes: to, Actor: actor})
+	if err != nil {
+		return nil, err
+	}
+	r.Queued = res.Queued
+	seen := map[string]bool{}
+	for _, so := range res.Objects {
+		for _, t := range so.Refused {
+			if key := t.Node + "\x00" + t.Decision.Reason; !seen[key] {
+				seen[key] = true
+				r.Refused = append(r.Refused, RefusedDelivery{Node: t.Node, Name: e.NodeName(t.Node), Reason: t.Decision.Reason})
+			}
+		}
+	}
+	return r, nil
+}
+
+// catchUp runs on a party that did not open the case, after a batch that
+// touched cases was stored: when the creator added parties after the
+// case was opened, this node sends them its own steps that they do not
+// have yet (no outbox row for them), since the creator may not pass on
+// a partner's TLP:AMBER step itself. It does what ShareHistory does for
+// this node's steps, once per step and new party, whenever the news of
+// the new party arrives (the creator's step that adds it, or this node's
+// restart: Reconcile does not run it, the next change of the case does).
+// Errors are logged: the next change of the case tries again.
+func (e *Engine) catchUp(ctx context.Context, cases []string) {
+	self := e.Self()
+	for _, id := range cases {
+		wc, err := e.st.WorkflowCase(ctx, id)
+		if err != nil || wc.Origin == self {
+			continue
+		}
+		var f struct {
+			Added    []string    `json:"added_parties"`
+			Timeline []eventJSON `json:"timeline"`
+		}
+		if json.Unmarshal(wc.State, &f) != nil || len(f.Added) == 0 {
+			continue
+		}
+		var to []string
+		for _, a := range f.Added {
+			if _, ok := e.fed.Registry().ByIdentity(a); ok && a != self {
+				to = append(to, a)
+			}
+		}
+		if len(to) == 0 {
+			continue
+		}
+		missing := map[string][][]byte{} // node → this node's steps it lacks, oldest first
+		for _, ev := range f.Timeline {
+			if ev.Node != self || ev.Ignored != "" {
+				continue
+			}
+			ds, err := e.st.Deliveries(ctx, ev.ID, versionOf(ev.Object))
+			if err != nil {
+				missing = nil
+				break
+			}
+			for _, n := range to {
+				if _, ok := ds[n]; !ok {
+					missing[n] = append(missing[n], ev.Object)
+				}
+			}
+		}
+		for _, n := range to {
+			if len(missing[n]) > 0 {
+				// An error leaves the rows unwritten: the next change
+				// of the case finds them missing again.
+				_, _ = e.fed.Relay(ctx, federation.RelayRequest{Objects: missing[n], Nodes: []string{n}, Actor: "workflow"})
+			}
+		}
+	}
 }
 
 // ---- reading ----

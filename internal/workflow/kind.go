@@ -320,3 +320,7 @@ func (c *Case) Exercise() string {
 	}
 	return ex
 }
+
+// allowedStep reports whether the kind lets the step's signer take its
+// action (Allowed), for the engine's passes over the steps.
+func (k *Kind) allowedStep(c *Case, s Step) bool { return k.Allowed(c, s.Node, s.Action) == nil }
