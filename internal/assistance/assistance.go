@@ -676,8 +676,18 @@ type CapabilityStatus struct {
 
 // Recipient is one recipient's answer.
 type Recipient struct {
-	Node       string     `json:"node"`
-	Answer     string     `json:"answer,omitempty"`      // offered, no-offer, withdrawn; "" before any answer
+	Node   string `json:"node"`
+	Answer string `json:"answer,omitempty"` // offered, no-offer, withdrawn; "" before any answer (or while unknown here)
+	// Known is whether this node learns this recipient's answers: always
+	// on the requester (answers go to it) and for the recipient itself;
+	// for another partner, only as far as its answers reach this node
+	// (they go to the parties it peers with) or a decision of the
+	// requester names its offer (Inferred). The answer deadline of a
+	// recipient is this node's business only where Known.
+	Known bool `json:"known"`
+	// Inferred: the answer is known from the requester's decision on an
+	// offer of this recipient that never reached this node.
+	Inferred   bool       `json:"inferred,omitempty"`
 	AnsweredAt *time.Time `json:"answered_at,omitempty"` // the first answer: what meets respond_by
 	LastAt     *time.Time `json:"last_at,omitempty"`
 	Actor      string     `json:"actor,omitempty"`
@@ -785,9 +795,11 @@ func fold(c *workflow.Case, in []workflow.Step) workflow.State {
 	c.Get("respond_by", &respondBy)
 	v.RespondBy, _ = stix.ParseTimestamp(respondBy)
 	c.Get("name", &title)
+	viewer := c.ViewedBy()
+	requester := viewer == c.Origin
 	for _, r := range c.Recipients {
 		if r != c.Origin && v.recipient(r) == nil {
-			v.Recipients = append(v.Recipients, Recipient{Node: r})
+			v.Recipients = append(v.Recipients, Recipient{Node: r, Known: requester || r == viewer})
 		}
 	}
 	ignore := func(s workflow.Step, why string) { v.Ignored = append(v.Ignored, IgnoredStep{ID: s.ID, Reason: why}) }
@@ -916,8 +928,17 @@ func fold(c *workflow.Case, in []workflow.Step) workflow.State {
 	for i := range v.Recipients {
 		r := &v.Recipients[i]
 		if r.AnsweredAt == nil {
+			// A partner's offer this node holds only through the
+			// requester's decision on it: that partner did answer, when
+			// is not known here.
+			for _, o := range v.Offers {
+				if o.Node == r.Node && !o.Known && o.WithdrawnAt == nil {
+					r.Answer, r.Inferred, r.Known = AnswerOffered, true, true
+				}
+			}
 			continue
 		}
+		r.Known = true
 		inForce, made := 0, 0
 		for _, o := range v.Offers {
 			if o.Node == r.Node && o.Known {
@@ -980,16 +1001,25 @@ func fold(c *workflow.Case, in []workflow.Step) workflow.State {
 		}
 	}
 
+	// What is due on whom, as this node can know it. The requester
+	// receives every answer and every offer: it tracks each recipient's
+	// answer and its own decisions. A partner receives the requester's
+	// decisions but not always the other partners' answers: it tracks its
+	// own answer and the decisions on its own offers — the other
+	// partners' deadlines are theirs and the requester's, and would stay
+	// open here for want of news.
 	st := workflow.State{Title: title, Severity: v.Severity, Open: v.ClosedAt == nil}
 	for _, r := range v.Recipients {
-		st.Deadlines = append(st.Deadlines, workflow.Deadline{What: "answer (offer or no-offer)", Party: r.Node, Due: v.RespondBy, DoneAt: r.AnsweredAt})
+		if requester || r.Node == viewer {
+			st.Deadlines = append(st.Deadlines, workflow.Deadline{What: "answer (offer or no-offer)", Party: r.Node, Due: v.RespondBy, DoneAt: r.AnsweredAt})
+		}
 	}
 	u, _, _ := UrgencyByID(v.Urgency)
 	if u.DecideWithin == 0 {
 		u = Urgencies[0]
 	}
 	for _, o := range v.Offers {
-		if !o.Known {
+		if !o.Known || !requester && o.Node != viewer {
 			continue
 		}
 		done := o.DecidedAt
@@ -1011,8 +1041,12 @@ func fold(c *workflow.Case, in []workflow.Step) workflow.State {
 		if pending > 0 {
 			parts = append(parts, fmt.Sprintf("%d offer%s to decide", pending, plural(pending)))
 		}
-		if n := len(v.Recipients) - v.Answered; n > 0 {
-			parts = append(parts, fmt.Sprintf("awaiting %d of %d answers", n, len(v.Recipients)))
+		if requester {
+			if n := len(v.Recipients) - v.Answered; n > 0 {
+				parts = append(parts, fmt.Sprintf("awaiting %d of %d answers", n, len(v.Recipients)))
+			}
+		} else if r := v.recipient(viewer); r != nil && r.AnsweredAt == nil {
+			parts = append(parts, "awaiting this node's answer")
 		}
 		if len(parts) == 0 {
 			if len(v.Offers) == 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -141,7 +142,9 @@ func runStory(t *testing.T, db func(t testing.TB, name string) string) {
 		len(d.Capabilities) != 2 || d.Capabilities[0].Label != "Digital forensics" || len(d.Recipients) != 3 {
 		t.Fatalf("de's view: %+v\n%+v", dv, d)
 	}
-	if len(dv.Deadlines) != 3 || dv.Deadlines[0].Due.Sub(clk.Now().Add(4*time.Hour)).Abs() > time.Millisecond {
+	// DE tracks its own answer, not EE's and PL's (their answers may
+	// never reach it): one deadline, on DE.
+	if len(dv.Deadlines) != 1 || dv.Deadlines[0].Party != fed.ID("de") || dv.Deadlines[0].Due.Sub(clk.Now().Add(4*time.Hour)).Abs() > time.Millisecond {
 		t.Fatalf("deadlines: %+v", dv.Deadlines)
 	}
 
@@ -543,5 +546,86 @@ func TestExtension(t *testing.T) {
 		if i >= len(crit.Enum) || crit.Enum[i] != c.ID {
 			t.Errorf("schema criticalities %v, code %v", crit.Enum, c.ID)
 		}
+	}
+}
+
+// What is due on whom, per node, across four nodes: FR asks DE, EE and PL;
+// DE offers and FR accepts; PL cannot help; EE never answers. Once the
+// answer deadline has passed, FR and EE see EE's answer overdue; DE and
+// PL, who have answered, owe nothing and wait on nobody — EE's deadline is
+// FR's business, not theirs — although EE's silence reaches them too.
+func TestPartnersTrackTheirOwnDeadlines(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Now())
+	fed := fedtest.Start(t, fedtest.Options{Federation: fast(), Clock: clk, Kinds: []*workflow.Kind{assistance.Kind}}, "fr", "de", "ee", "pl")
+	fr, de, ee, pl := fed.Node("fr"), fed.Node("de"), fed.Node("ee"), fed.Node("pl")
+	res, err := fr.Workflow.Open(ctx, assistance.KindName, "alice", mustJSON(t, request(map[string]any{"to": []string{"cert-de", "cert-ee", "cert-pl"}})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.ID
+	fed.WaitFor("the partners receive the request", 10*time.Second, func() bool {
+		return view(t, de, id) != nil && view(t, ee, id) != nil && view(t, pl, id) != nil
+	})
+	offer, err := de.Workflow.Act(ctx, id, assistance.ActionOffer, "bernd", mustJSON(t, map[string]any{"capability": "digital-forensics", "team_size": 2}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pl.Workflow.Act(ctx, id, assistance.ActionNoOffer, "piotr", mustJSON(t, map[string]any{"reason": "all teams deployed"})); err != nil {
+		t.Fatal(err)
+	}
+	fed.WaitFor("fr holds both answers", 10*time.Second, func() bool { return detail(t, view(t, fr, id)).Answered == 2 })
+	if _, err := fr.Workflow.Act(ctx, id, assistance.ActionAccept, "alice", mustJSON(t, map[string]any{"offer_ref": offer.Object})); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*fedtest.Node{de, ee, pl} {
+		fed.WaitFor(n.Name+" sees the acceptance", 10*time.Second, func() bool {
+			for _, o := range detail(t, view(t, n, id)).Offers {
+				if o.ID == offer.Object && o.Status == assistance.StatusAccepted {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	clk.Advance(5 * time.Hour) // past respond_by (immediate: 2 hours)
+	dueOn := func(n *fedtest.Node) []string {
+		ds, err := n.Workflow.Due(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, d := range ds {
+			if d.ID != id {
+				continue
+			}
+			for _, w := range d.WaitingOn {
+				out = append(out, w.Name)
+			}
+			if !d.Overdue {
+				t.Errorf("%s: %s is due but not overdue", n.Name, id)
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		n    *fedtest.Node
+		want string
+	}{{fr, "[cert-ee]"}, {ee, "[cert-ee]"}, {de, "[]"}, {pl, "[]"}} {
+		if got := fmt.Sprint(dueOn(c.n)); got != c.want {
+			t.Errorf("%s waits on %s, want %s", c.n.Name, got, c.want)
+		}
+		v := view(t, c.n, id)
+		for _, d := range v.Deadlines {
+			if d.Overdue && c.n != fr && d.Party != c.n.Identity.IdentityID {
+				t.Errorf("%s shows %s's deadline overdue: %+v", c.n.Name, d.PartyName, d)
+			}
+		}
+	}
+	if v := view(t, pl, id); v.Status != "1 accepted" || v.Open != true {
+		t.Errorf("pl's status: %q", v.Status)
+	}
+	if v := view(t, ee, id); v.Status != "1 accepted, awaiting this node's answer" || !v.Overdue {
+		t.Errorf("ee's status: %q, overdue %v", v.Status, v.Overdue)
 	}
 }

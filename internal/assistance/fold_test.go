@@ -287,3 +287,100 @@ func FuzzFold(f *testing.F) {
 		}
 	})
 }
+
+// What each party holds of a request, and what is due on whom from its
+// point of view. FR asks DE, EE and PL. DE offers (the offer reaches FR
+// and EE; PL does not peer with DE), FR accepts it, EE makes an offer
+// (to FR alone: EE peers with nobody else), PL says no-offer (to FR
+// alone). Each node folds the steps it holds, in any order and with
+// duplicates, to the same view every time; and it tracks only what it can
+// know: FR every answer and its decisions; a partner its own answer and
+// the decisions on its own offers — another partner's answer, which may
+// never reach it, is never due from its point of view.
+func TestFoldPerParty(t *testing.T) {
+	id := func(n int) string { return fmt.Sprintf("x-entraide-step--00000000-0000-4000-8000-%012d", n) }
+	offerDE := step(t, 1, nodeDE, assistance.ActionOffer, time.Hour, map[string]any{"capability": "digital-forensics", "team_size": 3})
+	accept := step(t, 2, nodeFR, assistance.ActionAccept, 2*time.Hour, map[string]any{"offer_ref": id(1), "offerer_ref": nodeDE, "capability": "digital-forensics", "team_size": 3})
+	offerEE := step(t, 3, nodeEE, assistance.ActionOffer, 3*time.Hour, map[string]any{"capability": "malware-analysis", "team_size": 1})
+	noPL := step(t, 4, nodePL, assistance.ActionNoOffer, 3*time.Hour, nil)
+	holds := map[string][]workflow.Step{
+		nodeFR: {offerDE, accept, offerEE, noPL},
+		nodeDE: {offerDE, accept},
+		nodeEE: {offerDE, accept, offerEE},
+		nodePL: {accept, noPL},
+	}
+	type due struct{ what, party string }
+	for _, c := range []struct {
+		viewer  string
+		open    []due // deadlines not done, by what and party
+		status  string
+		answers map[string]string // recipient → answer as this node knows it
+		known   map[string]bool
+	}{
+		{nodeFR, []due{{"decide", nodeFR}}, "1 accepted, 1 offer to decide",
+			map[string]string{nodeDE: "offered", nodeEE: "offered", nodePL: "no-offer"}, map[string]bool{nodeDE: true, nodeEE: true, nodePL: true}},
+		{nodeDE, nil, "1 accepted",
+			map[string]string{nodeDE: "offered", nodeEE: "", nodePL: ""}, map[string]bool{nodeDE: true, nodeEE: false, nodePL: false}},
+		{nodeEE, []due{{"decide", nodeFR}}, "1 accepted, 1 offer to decide",
+			map[string]string{nodeDE: "offered", nodeEE: "offered", nodePL: ""}, map[string]bool{nodeDE: true, nodeEE: true, nodePL: false}},
+		{nodePL, nil, "1 accepted",
+			map[string]string{nodeDE: "offered", nodeEE: "", nodePL: "no-offer"}, map[string]bool{nodeDE: true, nodeEE: false, nodePL: true}},
+	} {
+		cs := testCase(t)
+		cs.Viewer = c.viewer
+		steps := holds[c.viewer]
+		want := stateJSON(t, assistance.Kind.Fold(cs, steps))
+		r := rand.New(rand.NewPCG(3, uint64(len(c.viewer))))
+		for i := 0; i < 200; i++ {
+			shuffled := append([]workflow.Step(nil), steps...)
+			for n := r.IntN(4); n > 0; n-- {
+				shuffled = append(shuffled, steps[r.IntN(len(steps))])
+			}
+			r.Shuffle(len(shuffled), func(a, b int) { shuffled[a], shuffled[b] = shuffled[b], shuffled[a] })
+			if got := stateJSON(t, assistance.Kind.Fold(cs, shuffled)); got != want {
+				t.Fatalf("%s, permutation %d:\n got %s\nwant %s", c.viewer, i, got, want)
+			}
+		}
+		st := assistance.Kind.Fold(cs, steps)
+		v := st.View.(assistance.View)
+		var open []due
+		for _, d := range st.Deadlines {
+			if c.viewer != nodeFR && d.Party != c.viewer && d.Party != nodeFR {
+				t.Errorf("%s tracks a deadline on another partner: %+v", c.viewer, d)
+			}
+			if d.DoneAt == nil {
+				what, _, _ := strings.Cut(d.What, " ")
+				p := d.Party
+				if what == "answer" {
+					p = "" // which recipient: checked below
+				}
+				open = append(open, due{what, p})
+			}
+		}
+		if fmt.Sprint(open) != fmt.Sprint(c.open) || st.Status != c.status {
+			t.Errorf("%s: open deadlines %v, status %q; want %v, %q", c.viewer, open, st.Status, c.open, c.status)
+		}
+		for _, rc := range v.Recipients {
+			if rc.Answer != c.answers[rc.Node] || rc.Known != c.known[rc.Node] {
+				t.Errorf("%s sees %s's answer %q (known %v), want %q (%v)", c.viewer, rc.Node, rc.Answer, rc.Known, c.answers[rc.Node], c.known[rc.Node])
+			}
+		}
+		// PL holds FR's acceptance of DE's offer, not the offer: DE's
+		// answer is inferred from it.
+		if c.viewer == nodePL {
+			for _, rc := range v.Recipients {
+				if rc.Node == nodeDE && !rc.Inferred {
+					t.Errorf("PL: DE's answer not inferred from the acceptance: %+v", rc)
+				}
+			}
+		}
+	}
+	// A partner that has not answered yet sees its own answer due, and
+	// nothing on the others.
+	cs := testCase(t)
+	cs.Viewer = nodePL
+	st := assistance.Kind.Fold(cs, []workflow.Step{accept})
+	if len(st.Deadlines) != 1 || st.Deadlines[0].Party != nodePL || st.Deadlines[0].DoneAt != nil || st.Status != "1 accepted, awaiting this node's answer" {
+		t.Errorf("PL before answering: %q %+v", st.Status, st.Deadlines)
+	}
+}

@@ -124,8 +124,8 @@ func TestAssistFromTheCommandLine(t *testing.T) {
 
 	// EE sees the request and what it declares of it.
 	out := legalWait(t, "EE receiving the request", legalContains(id), "assist", "list", "--data", ee)
-	legalWants(t, "EE's list", out, "ID ", "FROM     SEVERITY  ENTITY     URGENCY    NEEDS                               STATUS                   NEXT DEADLINE       TITLE",
-		id+"  cert-fr  4 severe  essential  immediate  digital-forensics,malware-analysis  awaiting 1 of 1 answers  in 3h5", "(cert-ee)  Ransomware at a regional hospital group")
+	legalWants(t, "EE's list", out, "ID ", "FROM     SEVERITY  ENTITY     URGENCY    NEEDS                               STATUS                       NEXT DEADLINE       TITLE",
+		id+"  cert-fr  4 severe  essential  immediate  digital-forensics,malware-analysis  awaiting this node's answer  in 3h5", "(cert-ee)  Ransomware at a regional hospital group")
 	legalWants(t, "EE's show", mustRun(t, "", "assist", "show", "--data", ee, id).stdout,
 		"  incident     "+incident+"  (not held on this node)",
 		"  urgency      immediate: help is needed now: an ongoing incident is disrupting services",

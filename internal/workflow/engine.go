@@ -385,6 +385,7 @@ func (e *Engine) Fold(ctx context.Context, caseID string) error {
 }
 
 func (e *Engine) fold(k *Kind, c *Case, steps []Step) folded {
+	c.Viewer = e.Self()
 	ps := map[string]bool{c.Origin: true}
 	for _, r := range c.Recipients {
 		ps[r] = true

@@ -207,6 +207,20 @@ type Case struct {
 	Props      map[string]json.RawMessage
 	Top        map[string]json.RawMessage // the object's top-level properties
 	Raw        json.RawMessage
+	// Viewer is the node that folds the case (the engine sets its own
+	// identity id): a kind whose parties hold different parts of the
+	// history (a partner does not receive the others' answers) folds
+	// what is due on whom as this node can know it. "" folds the view of
+	// the node that opened the case.
+	Viewer string
+}
+
+// ViewedBy says which node folds the case: its Viewer, or its creator.
+func (c *Case) ViewedBy() string {
+	if c.Viewer == "" {
+		return c.Origin
+	}
+	return c.Viewer
 }
 
 // Step is one state change as the kinds read it.
