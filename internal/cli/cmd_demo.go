@@ -41,7 +41,11 @@ logs each step, and prints the scoreboard. CERT-PL has no simulated player
 for its first acknowledgement: acknowledge the Belgian alert in cert-pl's
 console before Belgium closes it, the exercise's last step (--speed 60
 gives you 2 min 40 s), and the scoreboard printed at the end shows it.
-The federation keeps running until Ctrl-C, which stops every node and
+While the exercise plays, the nodes' clocks run at its speed: every time
+they show and every deadline of its workflows (an acknowledgement within
+30 minutes, the NIS2 early warning within 24 hours) is on the scenario's
+clock; after it they run at real pace again, from where the scenario left
+them. The federation keeps running until Ctrl-C, which stops every node and
 removes the temporary directory (a second Ctrl-C forces the exit at once).
 
 --headless plays the exercise to the end, prints the scoreboard and exits:
@@ -129,15 +133,12 @@ See docs/demo.md.`)
 		os.Exit(130)
 	}()
 
+	// The nodes run on the scenario's clock, which follows clk (at the
+	// exercise's speed while it plays): headless without --speed, clk is
+	// a simulated clock that the exercise moves from event to event.
 	var clk clock.Clock = env.Clock
-	var warp *clock.Fake
 	if *headless && *speed == 0 {
-		warp = clock.NewFake(env.Clock.Now())
-		clk = warp
-	}
-	playSpeed := *speed
-	if warp != nil {
-		playSpeed = 1 // the clock jumps: scenario time is the nodes' time
+		clk = clock.NewFake(env.Clock.Now())
 	}
 	opts := demo.Options{Nations: *nations, Dir: *dir, Clock: clk, Log: log, ConsolePort: *port}
 	if lv <= slog.LevelDebug {
@@ -161,7 +162,7 @@ See docs/demo.md.`)
 	}
 
 	if *headless {
-		res, err := f.Play(ctx, demo.PlayOptions{Scenario: file, Speed: playSpeed, Warp: warp})
+		res, err := f.Play(ctx, demo.PlayOptions{Scenario: file, Speed: *speed})
 		if res != nil && res.Board != nil {
 			if *asJSON {
 				writeJSON(env.Stdout, map[string]any{"report": res.Report, "scoreboard": res.Board, "fitted": res.Fitted})
@@ -187,7 +188,7 @@ See docs/demo.md.`)
 	fmt.Fprintln(env.Stdout)
 	var res *demo.Result
 	if !*noExercise {
-		res, err = f.Play(ctx, demo.PlayOptions{Scenario: file, Speed: playSpeed})
+		res, err = f.Play(ctx, demo.PlayOptions{Scenario: file, Speed: *speed})
 		switch {
 		case ctx.Err() != nil:
 		case err != nil:

@@ -240,7 +240,14 @@ in DIR/exercises/NAME.json with its start, for 'entraide exercise score'.
 Progress is printed as each event is played; the command ends after the
 scenario's last event, with exit status 1 if any event failed (the others
 are still played). A scenario that starts "now" needs --start, the same on
-every node, unless this node is its only participant.`)
+every node, unless this node is its only participant.
+
+A real node keeps the real clock, whatever the speed: the deadlines the
+workflows compute from the injects (an alert's ack_by, a ping's answer_by,
+a preservation's expiry, an incident's NIS2 clock) are real durations,
+speed times longer on the scenario's clock; the expected responses' within
+and after are on the scenario's clock. Only nodes made for the exercise
+('entraide demo') run on the scenario's clock.`)
 	data := dataFlag(fs)
 	dbFlag(fs)
 	startF := fs.String("start", "", `when offset +0 falls: an RFC 3339 time (the same on every node), or "now" (default: the scenario's start)`)
@@ -335,6 +342,10 @@ every node, unless this node is its only participant.`)
 	progress := env.Stdout
 	if *asJSON {
 		progress = env.Stderr
+	}
+	if sp := played.SpeedFactor(); sp != 1 {
+		fmt.Fprintf(env.Stderr, "note: at speed %s this node's clock stays the real one: deadlines inside the injects (ack_by, answer_by, the NIS2 clock…) run in real time, %s times longer on the scenario's clock; expected responses (within) are on the scenario's clock\n",
+			strconv.FormatFloat(sp, 'f', -1, 64), strconv.FormatFloat(sp, 'f', -1, 64))
 	}
 	fmt.Fprintf(progress, "*** EXERCISE %s — not real traffic ***\n", sc.Name)
 	fmt.Fprintf(progress, "%s plays %d of the %d events, from %s at speed %s, for %s (%s in real time); the other participants play theirs\n",

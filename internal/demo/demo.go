@@ -35,6 +35,7 @@ import (
 	"github.com/entraide/entraide/internal/card"
 	"github.com/entraide/entraide/internal/clock"
 	"github.com/entraide/entraide/internal/cooperation"
+	"github.com/entraide/entraide/internal/exercise"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/node"
 	"github.com/entraide/entraide/internal/stix"
@@ -52,8 +53,12 @@ type Options struct {
 	// Dir is where the federation's temporary directory is made ("": the
 	// system's temporary directory). Close removes it.
 	Dir string
-	// Clock is the nodes' clock (nil: the system clock). A headless run
-	// gives a clock.Fake that the exercise moves from event to event.
+	// Clock is the real clock (nil: the system clock). The nodes run on a
+	// scenario clock that follows it (exercise.Clock): at its pace, and
+	// at the exercise's speed while the exercise plays, so that every
+	// deadline of the exercise's workflows is in scenario time. A
+	// clock.Fake (a headless run, the tests) is moved forward by the
+	// exercise from event to event instead of waiting.
 	Clock clock.Clock
 	// Log receives what happens (nil: discard).
 	Log *slog.Logger
@@ -78,7 +83,8 @@ type Federation struct {
 	// Nodes are the nations in the order of Nations, then the hub.
 	Nodes []*Node
 
-	clk    clock.Clock
+	clk    *exercise.Clock // the nodes' clock: the scenario's
+	fake   bool            // its base is a clock.Fake: exercises play without waiting
 	log    *slog.Logger
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -184,7 +190,8 @@ func Start(ctx context.Context, opts Options) (f *Federation, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("making the demo's temporary directory: %w", err)
 	}
-	made := &Federation{Dir: dir, clk: opts.Clock, log: opts.Log, errc: make(chan error, 1)}
+	_, fake := opts.Clock.(*clock.Fake)
+	made := &Federation{Dir: dir, clk: exercise.NewClock(opts.Clock), fake: fake, log: opts.Log, errc: make(chan error, 1)}
 	f = made
 	defer func() {
 		if err != nil { // every return below sets f to nil: close what was made

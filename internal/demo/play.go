@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/entraide/entraide/internal/clock"
 	"github.com/entraide/entraide/internal/exercise"
 	"github.com/entraide/entraide/internal/workflow"
 )
@@ -17,14 +16,15 @@ type PlayOptions struct {
 	// exercise.BuiltinFile). It is fitted to the nodes started
 	// (FitScenario).
 	Scenario []byte
-	// Speed is how many scenario seconds pass per second of the nodes'
-	// clock (0: the scenario's own; the built-in one plays at 360, a
-	// scenario hour in ten seconds).
+	// Speed is how many scenario seconds pass per real second (0: the
+	// scenario's own; the built-in one plays at 360, a scenario hour in
+	// ten seconds). The nodes' clock runs that fast while the exercise
+	// plays: every time they measure and every deadline of the
+	// exercise's workflows is in scenario time. On a federation started
+	// with a clock.Fake, the exercise moves that clock from event to
+	// event instead of waiting: it plays as fast as the objects cross the
+	// network, and its times are exact.
 	Speed float64
-	// Warp, when set, is the nodes' fake clock: the runner moves it to
-	// each event instead of waiting, so the exercise plays as fast as the
-	// objects cross the network, and its times are exact.
-	Warp *clock.Fake
 	// MaxWait bounds each wait for an object to reach another node, in
 	// real time (default 30 s).
 	MaxWait time.Duration
@@ -38,6 +38,9 @@ type Result struct {
 	// Fitted says how the scenario was adapted to the nodes started.
 	Fitted []Change
 	Took   time.Duration // real time
+	// Simulated says the exercise played on a simulated clock (a
+	// clock.Fake moved from event to event).
+	Simulated bool
 }
 
 // Failed lists the steps of the exercise that failed.
@@ -71,7 +74,7 @@ func (f *Federation) Play(ctx context.Context, opt PlayOptions) (*Result, error)
 			f.log.Info("exercise fitted to the nodes started", "change", n.Text)
 		}
 	}
-	res := &Result{Scenario: sc, Fitted: notes}
+	res := &Result{Scenario: sc, Fitted: notes, Simulated: f.fake}
 	maxWait := opt.MaxWait
 	if maxWait <= 0 {
 		maxWait = 30 * time.Second
@@ -83,15 +86,13 @@ func (f *Federation) Play(ctx context.Context, opt PlayOptions) (*Result, error)
 	if evs := sc.Events(); len(evs) > 0 {
 		first = evs[0].At
 	}
-	lead := time.Duration(float64(first) / sc.SpeedFactor())
-	r := &exercise.Runner{Scenario: sc, Engines: f.Engines(), Clock: f.clk, MaxWait: maxWait, Progress: f.logEvent(sc),
-		Start: f.clk.Now().Add(-lead)}
-	if opt.Warp != nil {
-		r.SleepUntil = exercise.Warp(opt.Warp)
-	}
-	end := time.Duration(float64(sc.End())/sc.SpeedFactor()) - lead
+	// The nodes run on the scenario's clock (f.clk), which the runner
+	// makes run at the scenario's speed while it plays.
+	r := &exercise.Runner{Scenario: sc, Engines: f.Engines(), Clock: f.clk, ScenarioTime: true, MaxWait: maxWait,
+		Progress: f.logEvent(sc), Start: f.clk.Now().Add(-first)}
+	end := time.Duration(float64(sc.End()-first) / sc.SpeedFactor())
 	how := "in real time"
-	if opt.Warp != nil {
+	if f.fake {
 		how = "on a simulated clock that jumps from event to event"
 	}
 	f.log.Info("exercise starts", "exercise", sc.Name, "title", sc.Title, "steps", len(sc.Events()), "speed", sc.SpeedFactor(),
@@ -130,7 +131,8 @@ func (f *Federation) Score(ctx context.Context, res *Result) (*exercise.Board, e
 	for _, n := range f.Nodes {
 		engines = append(engines, n.Engine)
 	}
-	return exercise.Score(ctx, res.Scenario.Name, engines, exercise.ScoreOptions{Scenario: res.Scenario, Start: res.Report.Start, Clock: f.clk})
+	return exercise.Score(ctx, res.Scenario.Name, engines, exercise.ScoreOptions{Scenario: res.Scenario, Start: res.Report.Start, Clock: f.clk,
+		ScenarioTime: res.Report.ScenarioTime})
 }
 
 // logEvent logs each step of the exercise as the runner plays it.

@@ -39,5 +39,9 @@ func (f *Federation) WriteNodes(w io.Writer) error {
 // exercise score` does (exercise.Board.WriteText), with the steps played
 // and those that failed.
 func WriteScoreboard(w io.Writer, res *Result) error {
-	return res.Board.WriteText(w, exercise.TextOptions{Scenario: res.Scenario, Report: res.Report, Took: res.Took})
+	how := "(the nodes' clocks ran that fast)"
+	if res.Simulated {
+		how = "on a simulated clock that jumped from event to event"
+	}
+	return res.Board.WriteText(w, exercise.TextOptions{Scenario: res.Scenario, Report: res.Report, Took: res.Took, Clock: how})
 }

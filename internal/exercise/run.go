@@ -35,9 +35,26 @@ type Runner struct {
 	Engines map[string]*workflow.Engine
 	// Clock tells the time the schedule is read on (the nodes' clock).
 	Clock clock.Clock
-	// SleepUntil returns when Clock reaches t (or ctx ends). nil:
-	// SleepFunc(Clock), which waits in real time; tests and the demo pass
-	// Warp, which moves a fake clock instead.
+	// ScenarioTime says the nodes' clock tells the scenario's time: an
+	// exercise.Clock (the runner makes it run at the scenario's speed
+	// while it plays, then at 1 again), or a fake clock moved by Warp.
+	// Events then fall at start + offset, and every deadline the
+	// workflows compute — an alert's ack_by, a ping's answer_by, a
+	// preservation's expiry, an incident's NIS2 clock — is in scenario
+	// time like the offsets: at speed 60 a 10-minute ack_by falls due 10
+	// real seconds after the alert. This is how nodes that exist for the
+	// exercise play it (the demo, the tests).
+	//
+	// False: the nodes' clock is the real one, shared with real traffic
+	// (a real node: `entraide exercise run`). Events fall at start +
+	// offset / speed, and the workflows' deadlines stay real durations:
+	// at speed 60 an ack_by of 10 minutes is 10 real minutes, 10 hours of
+	// the scenario.
+	ScenarioTime bool
+	// SleepUntil returns when Clock reaches t (or ctx ends). nil: the
+	// exercise.Clock's own SleepUntil when Clock is one, else
+	// SleepFunc(Clock), which waits in real time; tests may pass Warp,
+	// which moves a fake clock instead.
 	SleepUntil func(ctx context.Context, t time.Time) error
 	// Start is when offset +0 falls. Zero: the scenario's start, or the
 	// clock's now when the scenario starts "now".
@@ -55,11 +72,14 @@ type Runner struct {
 
 // Report is what a run did.
 type Report struct {
-	Exercise string        `json:"exercise"`
-	Start    time.Time     `json:"start"`
-	Speed    float64       `json:"speed"`
-	Nodes    []string      `json:"nodes"` // the nodes played here
-	Events   []EventResult `json:"events"`
+	Exercise string    `json:"exercise"`
+	Start    time.Time `json:"start"`
+	Speed    float64   `json:"speed"`
+	// ScenarioTime: the nodes' clock told the scenario's time
+	// (Runner.ScenarioTime).
+	ScenarioTime bool          `json:"scenario_time"`
+	Nodes        []string      `json:"nodes"` // the nodes played here
+	Events       []EventResult `json:"events"`
 }
 
 // EventResult is one event as played (or not) here.
@@ -171,10 +191,30 @@ func (r *Runner) Run(ctx context.Context) (*Report, error) {
 	}
 	x := &run{Runner: r, sc: sc, speed: sc.SpeedFactor(), byID: map[string]*workflow.Engine{}, ids: map[key]string{},
 		failed: map[key]string{}, lastOpn: map[string]time.Time{}, sleep: r.SleepUntil}
+	scen, _ := r.Clock.(*Clock)
 	if x.sleep == nil {
-		x.sleep = SleepFunc(r.Clock)
+		if scen != nil {
+			x.sleep = scen.SleepUntil
+		} else {
+			x.sleep = SleepFunc(r.Clock)
+		}
 	}
-	rep := &Report{Exercise: sc.Name, Speed: x.speed, Nodes: []string{}, Events: []EventResult{}}
+	if r.ScenarioTime {
+		switch {
+		case scen != nil:
+			// The nodes' clock runs at the scenario's speed while it
+			// plays, and back at real pace after (people keep using the
+			// nodes).
+			if err := scen.SetRate(x.speed); err != nil {
+				return nil, err
+			}
+			defer scen.SetRate(1)
+		case r.SleepUntil == nil && x.speed != 1:
+			return nil, fmt.Errorf("exercise %s: the nodes' clock cannot run at speed %g: give the runner an exercise.Clock, or a SleepUntil that moves a fake clock (Warp)", sc.Name, x.speed)
+		}
+		x.speed = 1 // offsets are on the nodes' clock as they are
+	}
+	rep := &Report{Exercise: sc.Name, Speed: sc.SpeedFactor(), ScenarioTime: r.ScenarioTime, Nodes: []string{}, Events: []EventResult{}}
 	x.settle = true
 	for _, p := range sc.Participants {
 		e := r.Engines[p]

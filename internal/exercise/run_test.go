@@ -93,7 +93,8 @@ func engines(fed *fedtest.Federation, names ...string) map[string]*workflow.Engi
 }
 
 // playDrill plays the drill in one process on a fake clock that the runner
-// moves, and checks every object, the report and the scoreboard's numbers.
+// moves, the nodes on the scenario's time, and checks every object, the
+// report and the scoreboard's numbers.
 func playDrill(t *testing.T, db func(t testing.TB, name string) string) {
 	ctx := context.Background()
 	t0 := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
@@ -105,7 +106,7 @@ func playDrill(t *testing.T, db func(t testing.TB, name string) string) {
 	}
 	start := t0.Add(time.Minute)
 	var progress []string
-	r := &Runner{Scenario: sc, Engines: engines(fed, "fr", "ee", "de", "be"), Clock: clk, SleepUntil: Warp(clk), Start: start,
+	r := &Runner{Scenario: sc, Engines: engines(fed, "fr", "ee", "de", "be"), Clock: clk, SleepUntil: Warp(clk), ScenarioTime: true, Start: start,
 		MaxWait: 20 * time.Second, Progress: func(e EventResult) { progress = append(progress, e.Offset+" "+e.Node+" "+e.Action) }}
 	rep, err := r.Run(ctx)
 	if err != nil {
@@ -133,7 +134,7 @@ func playDrill(t *testing.T, db func(t testing.TB, name string) string) {
 			byLabel[e.Label] = e.Case
 		}
 	}
-	if !clk.Now().Equal(start.Add(4 * time.Hour / 60)) {
+	if !rep.ScenarioTime || !clk.Now().Equal(start.Add(4*time.Hour)) {
 		t.Errorf("the clock is at %v; want the last event's time", clk.Now())
 	}
 
@@ -178,11 +179,11 @@ func playDrill(t *testing.T, db func(t testing.TB, name string) string) {
 	// The scoreboard, read from every node (each case from its opener,
 	// whatever the order the nodes are given in).
 	all := []*workflow.Engine{fed.Node("de").Workflow, fed.Node("be").Workflow, fed.Node("ee").Workflow, fed.Node("fr").Workflow}
-	b, err := Score(ctx, sc.Name, all, ScoreOptions{Scenario: sc, Start: rep.Start})
+	b, err := Score(ctx, sc.Name, all, ScoreOptions{Scenario: sc, Start: rep.Start, ScenarioTime: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b.Cases) != 7 || !b.Over || b.Speed != 60 {
+	if len(b.Cases) != 7 || !b.Over || b.Speed != 60 || !b.ScenarioTime {
 		t.Fatalf("board: %d cases, over %v, speed %v", len(b.Cases), b.Over, b.Speed)
 	}
 	nodes := map[string]NodeScore{}
@@ -240,11 +241,11 @@ func playDrill(t *testing.T, db func(t testing.TB, name string) string) {
 		}
 	}
 
-	// Two hours later (the nodes' clock), the alert's 1-hour
-	// acknowledgement deadline is overdue for be (the alert is closed:
-	// nothing is overdue there), and the ping's for nobody.
+	// Two hours later, the alert's 1-hour acknowledgement deadline would
+	// be overdue for be but the alert is closed (nothing is overdue
+	// there), and the ping's is overdue for nobody.
 	clk.Advance(2 * time.Hour)
-	b2, err := Score(ctx, sc.Name, all, ScoreOptions{Scenario: sc, Start: rep.Start})
+	b2, err := Score(ctx, sc.Name, all, ScoreOptions{Scenario: sc, Start: rep.Start, ScenarioTime: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +257,7 @@ func playDrill(t *testing.T, db func(t testing.TB, name string) string) {
 
 	// One node's own scoreboard: ee sees its own times on partners'
 	// cases, and the scenario's expectations of it.
-	be2, err := Score(ctx, sc.Name, []*workflow.Engine{fed.Node("ee").Workflow}, ScoreOptions{Scenario: sc, Start: rep.Start})
+	be2, err := Score(ctx, sc.Name, []*workflow.Engine{fed.Node("ee").Workflow}, ScoreOptions{Scenario: sc, Start: rep.Start, ScenarioTime: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,5 +401,201 @@ func TestPlayAcrossNodes(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// clockDrill: at speed 60, cert-fr alerts cert-ee and cert-de with a
+// 10-minute ack_by (cert-ee acknowledges after 5 minutes, nobody at cert-de
+// ever does), pings cert-ee with a 10-minute answer_by (answered after 12)
+// and opens an incident whose NIS2 clock runs from now; cert-ee's update a
+// day later keeps the exercise going past the early warning's 24 hours.
+const clockDrill = `{
+  "name": "clock-drill",
+  "speed": 60,
+  "participants": ["cert-fr", "cert-ee", "cert-de"],
+  "injects": [
+    {"label": "wiper", "at": "+0m", "from": "cert-fr", "kind": "alert",
+     "input": {"to": ["cert-ee", "cert-de"], "tlp": "amber", "title": "Wiper", "severity": "3", "ack_by": "10m"},
+     "expect": [
+       {"node": "cert-ee", "action": "ack", "within": "10m", "auto": {"after": "5m", "input": {"answer": "affected"}}},
+       {"node": "cert-de", "action": "ack", "within": "10m"}
+     ]},
+    {"label": "ping", "at": "+1m", "from": "cert-fr", "kind": "ping",
+     "input": {"to": ["cert-ee"], "tlp": "green", "role": "csirt-24x7", "challenge": "CLOCK-1", "answer_by": "10m"},
+     "expect": [{"node": "cert-ee", "action": "answer", "within": "10m", "auto": {"after": "12m", "input": {"challenge": "CLOCK-1"}}}]},
+    {"label": "inc", "at": "+2m", "from": "cert-fr", "kind": "incident",
+     "input": {"to": ["cert-ee"], "tlp": "amber", "title": "Wiper at a TSO", "severity": "3"},
+     "expect": [{"node": "cert-ee", "action": "update", "auto": {"after": "24h8m", "input": {"note": "still here"}}}]}
+  ]
+}`
+
+// Deadlines inside injects live in scenario time: at speed 60 the nodes
+// run on the scenario's clock (exercise.Clock) while the exercise plays,
+// so a 10-minute ack_by falls due 10 scenario minutes — 10 seconds of the
+// real clock — after the alert; a 10-minute answer_by met after 12 is
+// late; the NIS2 early warning falls due 24 scenario hours after
+// detection (24 real minutes). The real clock is a fake one that the
+// scenario clock moves as far as real time would have passed: nothing
+// sleeps. The scoreboard reports each: cert-de's acknowledgement overdue
+// and missed, cert-ee's ping answer late, cert-fr's early warning overdue.
+func TestDeadlinesInScenarioTime(t *testing.T) {
+	ctx := context.Background()
+	t0 := time.Date(2026, 11, 18, 9, 0, 0, 0, time.UTC)
+	real := clock.NewFake(t0)
+	clk := NewClock(real)
+	fed := fedtest.Start(t, fedtest.Options{Federation: fast(), Clock: clk, Kinds: cooperation.Kinds()}, "fr", "ee", "de")
+	sc, err := Parse([]byte(clockDrill), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	realStart := real.Now()
+	start := clk.Now()
+	var alertOpened, answeredReal time.Time
+	r := &Runner{Scenario: sc, Engines: engines(fed, "fr", "ee", "de"), Clock: clk, ScenarioTime: true, Start: start, MaxWait: 20 * time.Second,
+		Progress: func(e EventResult) {
+			if e.Label == "wiper" {
+				alertOpened = *e.PlayedAt
+			}
+			// The ping's answer (+13m) comes 13 s of the real clock
+			// after the start: the scenario clock ran 60 times as fast.
+			if e.Action == "answer" {
+				answeredReal = real.Now()
+			}
+		}}
+	if clk.Rate() != 1 {
+		t.Fatalf("a new scenario clock runs at %v", clk.Rate())
+	}
+	rep, err := r.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := rep.Failed(); len(f) > 0 {
+		t.Fatalf("failed events: %+v", f)
+	}
+	if clk.Rate() != 1 {
+		t.Errorf("the scenario clock still runs at %v after the exercise", clk.Rate())
+	}
+	for _, e := range rep.Events {
+		if !e.PlayedAt.Equal(e.Scheduled) || !e.Scheduled.Equal(start.Add(e.At)) {
+			t.Errorf("%s %s %s played at %v, scheduled %v; want start + offset", e.Offset, e.Node, e.Action, e.PlayedAt, e.Scheduled)
+		}
+	}
+	// 24 h 10 min of scenario, 24 min 10 s of the real clock.
+	if got, want := clk.Now().Sub(start), 24*time.Hour+10*time.Minute; got != want {
+		t.Errorf("the scenario clock moved %v; want %v", got, want)
+	}
+	if got, want := real.Now().Sub(realStart), 24*time.Minute+10*time.Second; got != want {
+		t.Errorf("the real clock moved %v; want %v", got, want)
+	}
+	if got := answeredReal.Sub(realStart); got != 13*time.Second {
+		t.Errorf("the ping was answered %v after the start on the real clock; want 13 s", got)
+	}
+
+	// The alert's deadline is 10 scenario minutes after it was opened,
+	// as every node holds it.
+	fr := fed.Node("fr").Workflow
+	byLabel := map[string]string{}
+	for _, e := range rep.Events {
+		if e.Expect < 0 {
+			byLabel[e.Label] = e.Case
+		}
+	}
+	v, err := fr.Get(ctx, byLabel["wiper"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Opened.Equal(alertOpened.Truncate(time.Millisecond)) {
+		t.Errorf("alert opened %v; played %v", v.Opened, alertOpened)
+	}
+	due := map[string]workflow.DeadlineView{}
+	for _, d := range v.Deadlines {
+		due[d.PartyName] = d
+	}
+	for _, n := range []string{"cert-ee", "cert-de"} {
+		if got := due[n].Due.Sub(v.Opened); got != 10*time.Minute {
+			t.Errorf("%s's acknowledgement falls due %v after the alert; want 10m (scenario time)", n, got)
+		}
+	}
+	if !due["cert-de"].Overdue || due["cert-ee"].Overdue || due["cert-ee"].DoneAt == nil {
+		t.Errorf("deadlines: %+v", v.Deadlines)
+	}
+	inc, err := fr.Get(ctx, byLabel["inc"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var early *workflow.DeadlineView
+	for i, d := range inc.Deadlines {
+		if d.What == "NIS2 early warning" {
+			early = &inc.Deadlines[i]
+		}
+	}
+	if early == nil || early.Due.Sub(inc.Opened) != 24*time.Hour || !early.Overdue {
+		t.Errorf("the NIS2 early warning: %+v (incident opened %v)", early, inc.Opened)
+	}
+
+	// The scoreboard reports the miss, the late answer and the overdue
+	// deadlines, in scenario time.
+	all := []*workflow.Engine{fr, fed.Node("ee").Workflow, fed.Node("de").Workflow}
+	b, err := Score(ctx, sc.Name, all, ScoreOptions{Scenario: sc, Start: rep.Start, ScenarioTime: rep.ScenarioTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodes := map[string]NodeScore{}
+	for _, n := range b.Nodes {
+		nodes[n.Node] = n
+	}
+	if n := nodes["cert-de"]; n.Overdue != 1 || n.Missed != 1 {
+		t.Errorf("cert-de: %d overdue, %d missed; want its acknowledgement overdue and missed: %+v", n.Overdue, n.Missed, n)
+	}
+	if n := nodes["cert-ee"]; n.Overdue != 0 || n.DeadlineLate != 1 || n.Late != 1 || n.Met != 2 {
+		t.Errorf("cert-ee: %+v; want the ping's answer late (12m), the rest met", n)
+	}
+	if n := nodes["cert-fr"]; n.Overdue != 1 {
+		t.Errorf("cert-fr: %d overdue; want the NIS2 early warning: %+v", n.Overdue, n)
+	}
+	var buf strings.Builder
+	if err := b.WriteText(&buf, TextOptions{Scenario: sc, Cases: true}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"MISSED  cert-de ack on @wiper (a person): no ack by cert-de within 10m of the alert",
+		"LATE    cert-ee answer on @ping (a simulated player): 12m after the ping was opened; expected within 10m",
+		"cert-de    received 0s, acknowledged -, answered -; OVERDUE acknowledge, due 2026-11-18T09:10:00Z",
+		"late answer the ping, due 2026-11-18T09:11:00Z",
+	} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("the scoreboard lacks %q:\n%s", want, buf.String())
+		}
+	}
+
+	// The same drill with the nodes on the real clock (a real node's
+	// run): the 10-minute ack_by is 10 minutes of that clock, 10 hours of
+	// the scenario.
+	real2 := clock.NewFake(t0)
+	fed2 := fedtest.Start(t, fedtest.Options{Federation: fast(), Clock: real2, Kinds: cooperation.Kinds()}, "fr", "ee", "de")
+	r2 := &Runner{Scenario: sc, Engines: engines(fed2, "fr", "ee", "de"), Clock: real2, SleepUntil: Warp(real2), Start: t0, MaxWait: 20 * time.Second}
+	rep2, err := r2.Run(ctx)
+	if err != nil || len(rep2.Failed()) > 0 || rep2.ScenarioTime {
+		t.Fatalf("%v %+v", err, rep2)
+	}
+	v2, err := fed2.Node("fr").Workflow.Get(ctx, rep2.Events[0].Case)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v2.Deadlines[0].Due.Sub(v2.Opened); got != 10*time.Minute || real2.Now().Sub(t0) != 24*time.Minute+10*time.Second {
+		t.Errorf("on the real clock: deadline %v after the alert, run took %v", got, real2.Now().Sub(t0))
+	}
+}
+
+// A runner asked to play in scenario time refuses a clock it cannot run
+// at the scenario's speed.
+func TestScenarioTimeNeedsAScenarioClock(t *testing.T) {
+	sc, err := Parse([]byte(clockDrill), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{Scenario: sc, Engines: map[string]*workflow.Engine{"cert-fr": nil}, Clock: clock.System{}, ScenarioTime: true}
+	if _, err := r.Run(context.Background()); err == nil || !strings.Contains(err.Error(), "cannot run at speed 60") {
+		t.Errorf("Run: %v", err)
 	}
 }

@@ -23,7 +23,8 @@ import (
 
 // Board is an exercise's scoreboard, read from the workflow cases that
 // carry its marker in the stores of one or more nodes. Times are on the
-// scenario's clock: what the nodes' clocks measured, times the speed.
+// scenario's clock: what the nodes' clocks measured, as it is when they ran
+// on the scenario's clock (ScenarioTime), else times the speed.
 type Board struct {
 	Exercise string    `json:"exercise"`
 	At       time.Time `json:"at"` // when it was computed, on the nodes' clock
@@ -31,6 +32,11 @@ type Board struct {
 	// earlier run and are left out (nil: every case counts).
 	Start *time.Time `json:"start,omitempty"`
 	Speed float64    `json:"speed"`
+	// ScenarioTime says the nodes' clock told the scenario's time (a
+	// one-process run: see Runner.ScenarioTime): what they measured is
+	// scenario time as it is. Otherwise their clock was real time and
+	// the scoreboard multiplies what they measured by the speed.
+	ScenarioTime bool `json:"scenario_time"`
 	// Over says the last event of the scenario is past (unknown without
 	// the scenario: false).
 	Over  bool        `json:"over"`
@@ -184,6 +190,9 @@ type ScoreOptions struct {
 	// Clock is "now" for what is overdue or missed (nil: the first
 	// engine's clock).
 	Clock clock.Clock
+	// ScenarioTime says the nodes ran on the scenario's clock (the run's
+	// Runner.ScenarioTime, Report.ScenarioTime).
+	ScenarioTime bool
 }
 
 type held struct {
@@ -199,7 +208,7 @@ func Score(ctx context.Context, name string, engines []*workflow.Engine, opt Sco
 		return nil, errors.New("exercise: no node to read the scoreboard from")
 	}
 	sc := opt.Scenario
-	b := &Board{Exercise: name, Speed: 1, Seen: []string{}, Nodes: []NodeScore{}, Cases: []CaseScore{}, Expected: []Expectation{}}
+	b := &Board{Exercise: name, Speed: 1, ScenarioTime: opt.ScenarioTime, Seen: []string{}, Nodes: []NodeScore{}, Cases: []CaseScore{}, Expected: []Expectation{}}
 	start := opt.Start
 	if sc != nil {
 		b.Speed = sc.SpeedFactor()
@@ -245,13 +254,13 @@ func Score(ctx context.Context, name string, engines []*workflow.Engine, opt Sco
 	if start.IsZero() && sc != nil && len(all) > 0 {
 		// A scenario that started "now", scored without its start: the
 		// first case tells when the first inject was played.
-		start = all[0].Opened.Add(-scale(sc.events[0].At, b.Speed))
+		start = all[0].Opened.Add(-b.onNodes(sc.events[0].At))
 	}
 	if !start.IsZero() {
 		s := start.UTC()
 		b.Start = &s
 		if sc != nil {
-			b.Over = !now.Before(start.Add(scale(sc.End(), b.Speed)))
+			b.Over = !now.Before(start.Add(b.onNodes(sc.End())))
 		}
 	}
 
@@ -425,14 +434,26 @@ func (cs *CaseScore) party(name string) *PartyScore {
 	return nil
 }
 
-// secs is a duration the nodes measured, on the scenario's clock.
-func (b *Board) secs(d time.Duration) float64 {
-	return math.Round(d.Seconds()*b.Speed*1000) / 1000
+// rate is how many scenario seconds pass per second of the nodes' clock:
+// 1 when the nodes ran on the scenario's clock, else the speed.
+func (b *Board) rate() float64 {
+	if b.ScenarioTime || b.Speed <= 0 {
+		return 1
+	}
+	return b.Speed
 }
 
-// scale is a scenario duration on the nodes' clock.
-func scale(d time.Duration, speed float64) time.Duration {
-	return time.Duration(float64(d) / speed)
+// secs is a duration the nodes measured, on the scenario's clock.
+func (b *Board) secs(d time.Duration) float64 {
+	return math.Round(d.Seconds()*b.rate()*1000) / 1000
+}
+
+// onNodes is a scenario duration on the nodes' clock.
+func (b *Board) onNodes(d time.Duration) time.Duration {
+	if r := b.rate(); r != 1 {
+		return time.Duration(float64(d) / r)
+	}
+	return d
 }
 
 func (b *Board) expectations(ctx context.Context, sc *Scenario, start, now time.Time, caseOf map[int]string, views map[string]*workflow.View,
@@ -446,7 +467,7 @@ func (b *Board) expectations(ctx context.Context, sc *Scenario, start, now time.
 		}
 		return nil
 	}
-	end := start.Add(scale(sc.End(), b.Speed))
+	end := start.Add(b.onNodes(sc.End()))
 	for i := range sc.Injects {
 		in := &sc.Injects[i]
 		parties, known := partiesOf(in)
@@ -464,7 +485,7 @@ func (b *Board) expectations(ctx context.Context, sc *Scenario, start, now time.
 			v := views[id]
 			switch {
 			case !ok || v == nil:
-				if start.IsZero() || now.Before(start.Add(scale(in.offset, b.Speed))) {
+				if start.IsZero() || now.Before(start.Add(b.onNodes(in.offset))) {
 					x.Status, x.Why = Pending, "the inject is not played yet"
 				} else if seen(in.From) != nil {
 					x.Status, x.Why = Missed, in.From+" never opened the "+in.Kind
@@ -477,7 +498,7 @@ func (b *Board) expectations(ctx context.Context, sc *Scenario, start, now time.
 				x.Case = id
 				e := viewer[id]
 				if ex.within > 0 {
-					due = v.Opened.Add(scale(ex.within, b.Speed))
+					due = v.Opened.Add(b.onNodes(ex.within))
 				}
 				self := e.NodeName(e.Self())
 				if v.Origin.ID != e.Self() && ex.Node != self && ex.Node != v.Origin.Name {
