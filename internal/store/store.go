@@ -218,6 +218,8 @@ type Store interface {
 	// peer's rows when peer is not "", ordered by seq, at most limit
 	// (≤ 0: 1000) rows.
 	SharingLog(ctx context.Context, since time.Time, peer string, limit int) ([]ShareRecord, error)
+
+	SessionStore // the web console's sessions (sessions.go)
 }
 
 // Collection is a TAXII collection.

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -49,7 +50,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		v := s.newView(r, nil, cat, "login")
 		v.Title = cat.T("login.title")
 		v.Data = loginData{Name: name, Next: next, Error: cat.T(key, args...)}
-		if status == http.StatusTooManyRequests {
+		if status == http.StatusTooManyRequests && w.Header().Get("Retry-After") == "" {
 			w.Header().Set("Retry-After", "60")
 		}
 		s.render(w, status, v)
@@ -63,6 +64,7 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, errThrottled):
 		s.log.Info("console: login throttled", "addr", addr, "user", name)
+		w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
 		again(http.StatusTooManyRequests, "login.throttled", cat.Span(wait+time.Minute-1))
 		return
 	case errors.Is(err, errBadLogin):
@@ -77,9 +79,12 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ck, err := r.Cookie(sessionCookie); err == nil {
-		s.sess.end(ck.Value)
+		if err := s.sess.end(r.Context(), ck.Value); err != nil {
+			s.fail(w, r, nil, err)
+			return
+		}
 	}
-	id, err := s.sess.create(u.Name)
+	id, err := s.startSession(r.Context(), u, cat.lang)
 	if err != nil {
 		s.fail(w, r, nil, err)
 		return
@@ -91,7 +96,10 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
-		s.sess.end(ck.Value)
+		if err := s.sess.end(r.Context(), ck.Value); err != nil {
+			s.fail(w, r, nil, err)
+			return
+		}
 	}
 	clearSessionCookie(w)
 	http.Redirect(w, r, Prefix+"login?done=logout", http.StatusSeeOther)
@@ -112,6 +120,12 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		s.fail(w, r, nil, &pageError{status: http.StatusBadRequest, key: "error.lang"})
 		return
+	}
+	if ck, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.sess.setLang(r.Context(), ck.Value, lang); err != nil {
+			s.fail(w, r, nil, err)
+			return
+		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", Secure: true, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, MaxAge: 365 * 24 * 3600})

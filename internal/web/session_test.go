@@ -1,6 +1,10 @@
 package web_test
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,8 +12,22 @@ import (
 	"time"
 
 	"github.com/entraide/entraide/internal/store"
+	"github.com/entraide/entraide/internal/user"
 	"github.com/entraide/entraide/internal/web"
 )
+
+// cookie is the session token the browser holds for the console.
+func (b *browser) cookie(t *testing.T) string {
+	t.Helper()
+	u, _ := url.Parse(b.base + "/console/")
+	for _, ck := range b.hc.Jar.Cookies(u) {
+		if ck.Name == "__Host-entraide-session" {
+			return ck.Value
+		}
+	}
+	t.Fatal("the browser holds no session cookie")
+	return ""
+}
 
 // A person logs in, sees the overview, logs out; the old cookie is then
 // worth nothing.
@@ -72,6 +90,14 @@ func TestLoginLogout(t *testing.T) {
 		!strings.Contains(p.header.Get("Set-Cookie"), "Max-Age=0") {
 		t.Fatalf("logout: %d %q %q", p.status, p.location(), p.header.Get("Set-Cookie"))
 	}
+	// Its row is gone (the open-redirect browsers' sessions stay).
+	tok, _ := base64.RawURLEncoding.DecodeString(value)
+	if _, err := c.n.Store.Session(t.Context(), sha256.Sum256(tok)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the session's row after logout: %v, want none", err)
+	}
+	if ss, err := c.n.Store.Sessions(t.Context(), "admin"); err != nil || len(ss) != 6 {
+		t.Fatalf("after logout: %d sessions of admin (%v), want the other 6", len(ss), err)
+	}
 	// Replaying the old cookie after logout: no session.
 	b3 := c.browser()
 	p = b3.get("/console/")
@@ -114,32 +140,152 @@ func TestSessionExpiry(t *testing.T) {
 	}
 }
 
-// Disabling a user or changing a role takes effect at the next request.
+// Disabling a user, changing their role or their password ends their
+// sessions at once: the next request goes to the login page, and the
+// rows are gone. Logging in again gives the new role.
 func TestUserChangesApplyAtOnce(t *testing.T) {
 	c := newConsole(t)
+	ctx := t.Context()
 	addUser(t, c.n.Store, "lea", store.RoleAnalyst, nil)
 	b := c.browser()
 	b.login("lea")
+	other := c.browser() // a second session of hers
+	other.login("lea")
 	if p := b.get("/console/alerts/new"); p.status != 200 {
 		t.Fatalf("analyst, new alert form: %d", p.status)
 	}
 	rs, _ := store.Roles(c.n.Store)
-	if err := rs.SetUserRole(t.Context(), "lea", store.RoleViewer); err != nil {
+	if err := rs.SetUserRole(ctx, "lea", store.RoleViewer); err != nil {
 		t.Fatal(err)
 	}
-	if p := b.get("/console/alerts/new"); p.status != http.StatusForbidden {
-		t.Fatalf("made a viewer, new alert form: %d", p.status)
+	if p := b.get("/console/alerts/new"); p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/console/login") {
+		t.Fatalf("made a viewer, new alert form: %d %q, want the login page", p.status, p.location())
 	}
-	u, _ := c.n.Store.User(t.Context(), "lea")
+	if ss, err := c.n.Store.Sessions(ctx, "lea"); err != nil || len(ss) != 0 {
+		t.Fatalf("after a role change, %d sessions of lea are left (%v)", len(ss), err)
+	}
+	if p := other.get("/console/"); p.status != http.StatusSeeOther {
+		t.Fatalf("her other session after the role change: %d", p.status)
+	}
+	b.login("lea")
+	if p := b.get("/console/alerts/new"); p.status != http.StatusForbidden {
+		t.Fatalf("logged in again as a viewer, new alert form: %d", p.status)
+	}
+
+	// A new password: the session ends.
+	u, _ := c.n.Store.User(ctx, "lea")
+	h, err := user.HashPassword("another long password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.PasswordHash = h
+	if err := c.n.Store.PutUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/console/"); p.status != http.StatusSeeOther {
+		t.Fatalf("after a password change: %d, want the login page", p.status)
+	}
+	u.PasswordHash = passwordHash(t)
+	if err := c.n.Store.PutUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+
+	// A change that is neither (a permission) keeps the session.
+	b.login("lea")
+	u.Permissions = map[string]store.Permission{c.def.ID: {Read: true}}
+	if err := c.n.Store.PutUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	if p := b.get("/console/"); p.status != 200 {
+		t.Fatalf("after a permission change: %d, want the page", p.status)
+	}
+
 	u.Disabled = true
-	if err := c.n.Store.PutUser(t.Context(), u); err != nil {
+	if err := c.n.Store.PutUser(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	if p := b.get("/console/"); p.status != http.StatusSeeOther {
 		t.Fatalf("disabled user: %d, want the login page", p.status)
 	}
+	if ss, _ := c.n.Store.Sessions(ctx, "lea"); len(ss) != 0 {
+		t.Fatalf("a disabled user keeps %d sessions", len(ss))
+	}
 	if p := b.post("/console/login", url.Values{"name": {"lea"}, "password": {password}}); p.status != http.StatusUnauthorized {
 		t.Fatalf("disabled user logs in: %d", p.status)
+	}
+}
+
+// Sessions live in the database: a new console over the same store (a
+// restart, another replica) knows them, language included; logging out
+// on one ends the session on all. What the database holds is no cookie:
+// its hash, in any spelling, opens nothing.
+func TestSessionInDatabase(t *testing.T) {
+	c := newConsole(t)
+	ctx := t.Context()
+	b := c.browser()
+	b.lang = "fr"
+	b.login("admin")
+	value := b.cookie(t)
+	rows, err := c.n.Store.Sessions(ctx, "admin")
+	if err != nil || len(rows) != 1 || rows[0].Lang != "fr" {
+		t.Fatalf("the session row: %+v %v", rows, err)
+	}
+
+	// Another server over the same store, and a browser that sends only
+	// the session cookie (no language cookie, no Accept-Language).
+	c2 := &console{t: t, n: c.n, fed: c.fed, wf: c.wf, clk: c.clk, def: c.def}
+	c2.serve(c.wf, c.fed)
+	b2 := c2.browser()
+	p := b2.do("GET", "/console/", nil, "Cookie", "__Host-entraide-session="+value)
+	if p.status != 200 || count(p.body, "page-overview") != 1 || !strings.Contains(p.body, `<html lang="fr">`) {
+		t.Fatalf("the session on a new server: %d\n%.300s", p.status, p.body)
+	}
+	// The idle timeout counts the request made on the other server.
+	c.clk.Advance(web.DefaultIdleTimeout - time.Minute)
+	if p := b.get("/console/"); p.status != 200 {
+		t.Fatalf("the first server, within the idle timeout of the request on the second: %d", p.status)
+	}
+
+	// The stolen row: its hash as a cookie, however written.
+	h := rows[0].Hash
+	for _, forged := range []string{base64.RawURLEncoding.EncodeToString(h[:]), hex.EncodeToString(h[:]),
+		base64.StdEncoding.EncodeToString(h[:]), base64.URLEncoding.EncodeToString(h[:])} {
+		p := b2.do("GET", "/console/", nil, "Cookie", "__Host-entraide-session="+forged)
+		if p.status != http.StatusSeeOther || !strings.HasPrefix(p.location(), "/console/login") {
+			t.Fatalf("the stored hash %q as a cookie: %d %q", forged, p.status, p.location())
+		}
+	}
+
+	// Logout on the second server ends the session on the first.
+	if p := b2.do("POST", "/console/logout", url.Values{}, "Cookie", "__Host-entraide-session="+value); p.status != http.StatusSeeOther {
+		t.Fatalf("logout: %d", p.status)
+	}
+	if ss, _ := c.n.Store.Sessions(ctx, "admin"); len(ss) != 0 {
+		t.Fatalf("%d session rows after logout", len(ss))
+	}
+	if p := b.get("/console/"); p.status != http.StatusSeeOther {
+		t.Fatalf("the first server after logout on the second: %d", p.status)
+	}
+}
+
+// A language chosen while logged in is the session's: a browser that
+// lost its language cookie keeps it.
+func TestSessionLanguage(t *testing.T) {
+	c := newConsole(t)
+	b := c.browser()
+	b.login("admin")
+	if p := b.post("/console/lang", url.Values{"lang": {"fr"}, "back": {"/console/"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("switch: %d", p.status)
+	}
+	b2 := c.browser()
+	p := b2.do("GET", "/console/", nil, "Cookie", "__Host-entraide-session="+b.cookie(t))
+	if p.status != 200 || !strings.Contains(p.body, `<html lang="fr">`) {
+		t.Fatalf("without the language cookie: %d %.200s", p.status, p.body)
+	}
+	// The language cookie, when there is one, decides.
+	p = b2.do("GET", "/console/", nil, "Cookie", "__Host-entraide-session="+b.cookie(t)+"; __Host-entraide-lang=en")
+	if !strings.Contains(p.body, `<html lang="en">`) {
+		t.Fatalf("with a language cookie en: %.200s", p.body)
 	}
 }
 
@@ -154,7 +300,7 @@ func TestLoginThrottled(t *testing.T) {
 		}
 	}
 	p := b.post("/console/login", url.Values{"name": {"admin"}, "password": {password}})
-	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" || count(p.body, "login-error") != 1 {
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") != "900" || count(p.body, "login-error") != 1 {
 		t.Fatalf("after ten failures: %d %q", p.status, p.header.Get("Retry-After"))
 	}
 	c.clk.Advance(15 * time.Minute)

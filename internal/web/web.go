@@ -8,8 +8,9 @@
 // Every answer carries a strict Content-Security-Policy (no inline script
 // or style at all); state-changing requests pass
 // http.CrossOriginProtection; the session cookie is Secure, HttpOnly and
-// SameSite=Strict, and names a random 256-bit id the server keeps only
-// hashed, with an idle and an absolute expiry on the injected clock.
+// SameSite=Strict, and carries a random 256-bit token the database keeps
+// only hashed (session.go), with an idle and an absolute expiry on the
+// injected clock.
 // People log in with the node's users (argon2id passwords, failed logins
 // throttled). Each user has a role (store.RoleAdmin …, see roles.go): every
 // page and every action asks for a capability of the role, and the
@@ -160,7 +161,7 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{wf: o.Engine, fed: o.Federation, st: o.Store, roles: roles, node: o.Node, clk: o.Clock, log: o.Log,
-		sess: newSessions(o.Clock, o.IdleTimeout, o.MaxAge), login: newLoginChecker(o.Auth, o.Store, o.Clock, o.Log), cats: cats,
+		sess: newSessions(o.Store, o.Clock, o.Log, o.IdleTimeout, o.MaxAge), login: newLoginChecker(o.Auth, o.Store, o.Clock, o.Log), cats: cats,
 		directory: o.Directory}
 	if s.asset, err = loadAssets(); err != nil {
 		return nil, err
@@ -280,32 +281,18 @@ func (s *Server) authed(c Cap, h handler) http.Handler {
 }
 
 // person returns the logged-in person of a request, nil when there is
-// none: no cookie, an unknown or expired session, or a user since
-// removed or disabled (whose session then ends). The user and the role
-// are read from the store on every request, so that disabling a user or
-// changing a role takes effect at once.
+// none (see sessionOf). The user and the role are read from the store on
+// every request, so that disabling a user or changing a role takes effect
+// at once. Without a language cookie, the session's language is used.
 func (s *Server) person(r *http.Request, cat *catalogue) (*req, error) {
-	ck, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return nil, nil
-	}
-	ss := s.sess.lookup(ck.Value)
-	if ss == nil {
-		return nil, nil
-	}
-	u, err := s.st.User(r.Context(), ss.user)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && u.Disabled) {
-		s.sess.endUser(ss.user)
-		return nil, nil
-	}
-	if err != nil {
+	ss, u, role, err := s.sessionOf(r)
+	if ss == nil || err != nil {
 		return nil, err
 	}
-	stored, err := s.roles.UserRole(r.Context(), u.Name)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, err
+	if _, err := r.Cookie(langCookie); err != nil && s.cats[ss.lang] != nil {
+		cat = s.cats[ss.lang]
 	}
-	return &req{u: u, role: store.EffectiveRole(u, stored), c: cat, now: s.clk.Now()}, nil
+	return &req{u: u, role: role, c: cat, now: s.clk.Now()}, nil
 }
 
 // pageError is an error a person sees: a status and a message key (with

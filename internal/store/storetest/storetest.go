@@ -68,6 +68,7 @@ func Run(t *testing.T, open Opener) {
 	runFederation(t, open)
 	runRed(t, open)
 	runWorkflow(t, open)
+	runSessions(t, open)
 }
 
 type env struct {
