@@ -173,3 +173,20 @@ func FuzzSessionCookie(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkSessionLookup is what every console request pays for its
+// session: one read and one update of a row (SQLite).
+func BenchmarkSessionLookup(b *testing.B) {
+	ss, _, clk := testSessions(b)
+	ctx := context.Background()
+	id, err := ss.create(ctx, store.User{Name: "alice"}, store.RoleViewer, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		clk.Advance(time.Millisecond)
+		if s, err := ss.lookup(ctx, id); s == nil || err != nil {
+			b.Fatal(err)
+		}
+	}
+}
