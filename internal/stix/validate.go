@@ -3,6 +3,7 @@ package stix
 import (
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +14,8 @@ import (
 // tables rather than compiling regular expressions, and decodes nothing again.
 //
 // What it checks, in order: the type name and the id; spec_version (STIX 2.0
-// content is refused); the common properties, their types and whether they
+// content is refused); the reserved property names (specification 3.8), at
+// the top level and at the top level of each extension; the common properties, their types and whether they
 // apply to the kind of object; created/modified precision and order; the
 // type's own properties from the table in spec.go; the type's cross-property
 // rules (rules.go, marking.go); the names of all other (custom) properties.
@@ -35,6 +37,9 @@ func validate(o *Object, m map[string]any) error {
 		c.kind = c.spec.kind
 	}
 	if err := c.specVersion(); err != nil {
+		return err
+	}
+	if err := c.reserved(); err != nil {
 		return err
 	}
 	if err := c.common(); err != nil {
@@ -496,7 +501,7 @@ func (c *checker) hasOwnProperty() bool {
 // Their values are the producer's business, even for names ending in _ref:
 // ATT&CK, for one, ships x_mitre_data_source_ref: "".
 func (c *checker) customNames() error {
-	bad := ""
+	bad, found := "", false // "" is a name too, and a bad one
 	for k := range c.m {
 		if commonByName[k] {
 			continue
@@ -507,16 +512,72 @@ func (c *checker) customNames() error {
 			}
 		}
 		if !isPropertyName(k) {
-			if bad == "" || k < bad { // report the same one whatever the map order
-				bad = k
+			if !found || k < bad { // report the same one whatever the map order
+				bad, found = k, true
 			}
 			continue
 		}
 	}
-	if bad != "" {
+	if found {
+		if bad == "" {
+			return c.fail(bad, "a property has an empty name: custom property names are 3 to 250 characters of a-z, 0-9 and '_'")
+		}
 		return c.fail(bad, "custom property names are 3 to 250 characters of a-z, 0-9 and '_'")
 	}
 	return nil
+}
+
+// reservedNames are the property names STIX 2.1 reserves for a future
+// revision (specification 3.8), in the order they are reported. They "MUST
+// NOT be used for the name of any Custom Property or be present in any STIX
+// content conforming to this version of the specification": no type of 2.1
+// defines them, and course-of-action's action, marked RESERVED in its table
+// (4.3), is reserved there too.
+var reservedNames = [...]string{"action", "phone_number", "severity", "username"}
+
+// reserved refuses a reserved property name where a producer could put
+// one: at the top level of any object (a type's own, a custom property, a
+// top-level property extension's, a custom object's) and at the top level
+// of any of its extensions (a property extension's properties). Dictionary
+// keys and what lies inside a property's value are not property names and
+// are left alone (an environment variable called USERNAME, an email
+// header).
+func (c *checker) reserved() error {
+	for _, n := range reservedNames {
+		if _, ok := c.m[n]; ok {
+			return c.fail(n, "%s", reservedMsg(n))
+		}
+	}
+	// An extension-definition must not declare one as a top-level
+	// property of the objects it extends.
+	if c.o.Type == "extension-definition" {
+		props, _ := c.m["extension_properties"].([]any)
+		for i, p := range props {
+			if s, _ := p.(string); contains(reservedNames[:], s) {
+				return c.fail(fmt.Sprintf("extension_properties[%d]", i), "%s", reservedMsg(s))
+			}
+		}
+	}
+	exts, _ := c.m["extensions"].(map[string]any)
+	keys := make([]string, 0, len(exts))
+	for k := range exts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // the same error whatever the map order
+	for _, k := range keys {
+		e, _ := exts[k].(map[string]any)
+		for _, n := range reservedNames {
+			if _, ok := e[n]; ok {
+				return c.fail("extensions."+k+"."+n, "%s", reservedMsg(n))
+			}
+		}
+	}
+	return nil
+}
+
+func reservedMsg(name string) string {
+	return fmt.Sprintf("reserved property name: STIX 2.1 keeps %q for a future version (section 3.8) and no object may carry it; "+
+		"name the property with your own prefix instead, e.g. x_example_com_%s", name, name)
 }
 
 // withArticle puts "a" or "an" before a type name, for messages.

@@ -199,6 +199,23 @@ func invalidCases() []invalidCase {
 		{"custom property uppercase", ind("x_Foo", 1), "x_Foo", "custom property names"},
 		{"custom property too short", ind("xy", 1), "xy", "3 to 250"},
 		{"custom property hyphen", ind("x-foo", 1), "x-foo", "custom property names"},
+		{"custom property empty name", ind("", "x", "0", 1), "", "custom property names"},
+
+		// Reserved property names (section 3.8): on any object, at the top
+		// level and at the top level of an extension.
+		{"reserved severity on an sdo", ind("severity", "high"), "severity", `STIX 2.1 keeps "severity" for a future version`},
+		{"reserved action on course-of-action", edit("course-of-action", "action", "block port 80"), "action", "e.g. x_example_com_action"},
+		{"reserved username on an sco", edit("user-account", "username", "jdoe"), "username", "section 3.8"},
+		{"reserved phone_number on a custom object", edit("x-example-sdo", "phone_number", "+33 1 23 45 67 89"), "phone_number", "reserved property name"},
+		{"reserved action on an att&ck object", edit("x-mitre-tactic", "action", "collect"), "action", "reserved property name"},
+		{"reserved on a marking", edit("marking-definition", "severity", 3), "severity", "reserved property name"},
+		{"reserved in a property extension", ind("extensions", map[string]any{"extension-definition--" + uuid2: map[string]any{"extension_type": "property-extension", "severity": "high"}}),
+			"extensions.extension-definition--" + uuid2 + ".severity", "reserved property name"},
+		{"reserved in a new-sdo extension", edit("x-example-sdo", "extensions.extension-definition--"+uuid2+".username", "jdoe"),
+			"extensions.extension-definition--" + uuid2 + ".username", "reserved property name"},
+		{"reserved in a predefined extension", edit("file", "extensions.ntfs-ext.action", "x"), "extensions.ntfs-ext.action", "reserved property name"},
+		{"reserved top-level extension property", edit("extension-definition", "extension_properties", []any{"toxicity", "severity"}), "extension_properties[1]", "reserved property name"},
+		{"reserved before other problems", ind("phone_number", "1", "severity", "2", "confidence", 101), "phone_number", "reserved property name"},
 
 		// Extensions.
 		{"extension without extension_type", ind("extensions", map[string]any{"extension-definition--" + uuid2: map[string]any{"rank": 5}}), "extensions.extension-definition--" + uuid2 + ".extension_type", "required"},
@@ -412,4 +429,23 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sortStrings(keys)
 	return keys
+}
+
+// Reserved names are property names only: a dictionary key or a name
+// inside a property's value is not one (an environment variable USERNAME
+// or username, a custom property's own structure), nor is a longer name
+// that contains one.
+func TestReservedNamesOnlyAsPropertyNames(t *testing.T) {
+	for name, raw := range map[string][]byte{
+		"dictionary key":              edit("process", "environment_variables", map[string]any{"username": "jdoe", "USERNAME": "jdoe"}),
+		"inside a custom property":    edit("indicator", "x_acme_scoring", map[string]any{"severity": "high", "action": "block"}),
+		"prefixed custom property":    edit("indicator", "x_acme_severity", "high"),
+		"hashes key":                  edit("file", "hashes", map[string]any{"SHA-256": "ef537f25c895bfa782526529a9b63d97aa631564d5d789c2b765448c8635fb6c", "severity": "x"}),
+		"name containing one":         edit("course-of-action", "x_mitre_action_type", "mitigation"),
+		"inside an extension's value": edit("file", "extensions.ntfs-ext.alternate_data_streams", []any{map[string]any{"name": "severity"}}),
+	} {
+		if _, err := Parse(raw); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
 }
