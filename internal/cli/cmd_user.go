@@ -278,8 +278,8 @@ func roleDefaultPerms(ctx context.Context, st store.Store, u *store.User, role s
 func userSetRole(ctx context.Context, env Env, args []string) error {
 	fs := newFlags(env, "user set-role", "user set-role --data DIR NAME ROLE", `
 Change a user's role in the web console: admin, analyst, liaison or viewer
-(see 'entraide user add --help'). The change takes effect at the user's
-next request; their session stays open.
+(see 'entraide user add --help'). The user's open console sessions end
+at once: they log in again and work with the new role.
 
 admin sets the administrator flag (every collection, the node's
 management); any other role clears it. analyst and liaison also get read
@@ -343,7 +343,17 @@ acts on no path. Permissions on other collections are left as they are
 	if err := roles.SetUserRole(ctx, name, role); err != nil {
 		return err
 	}
-	fmt.Fprintf(env.Stdout, "user %s: role %s (was %s)\n", name, role, was)
+	// The console would also notice the change at the user's next request;
+	// ending the sessions here leaves no row that still names the old role.
+	ended, err := n.Store.DeleteUserSessions(ctx, name)
+	if err != nil {
+		return fmt.Errorf("role changed, but ending %s's console sessions failed: %w (they end at the next request)", name, err)
+	}
+	fmt.Fprintf(env.Stdout, "user %s: role %s (was %s)", name, role, was)
+	if ended > 0 {
+		fmt.Fprintf(env.Stdout, "; %d console session(s) ended", ended)
+	}
+	fmt.Fprintln(env.Stdout)
 	return nil
 }
 

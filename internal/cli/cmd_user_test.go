@@ -1,9 +1,16 @@
 package cli
 
 import (
+	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/entraide/entraide/internal/clock"
+	"github.com/entraide/entraide/internal/node"
+	"github.com/entraide/entraide/internal/store"
 )
 
 // Console roles on the command line: add with a role or a derived one,
@@ -75,10 +82,15 @@ func TestUserRoles(t *testing.T) {
 		}
 	}
 
-	// A liaison officer made a viewer loses write on the default collection.
+	// A liaison officer made a viewer loses write on the default collection,
+	// and her open console sessions end (they carried the old role).
+	openSessions(t, dir, "liz", 2)
 	r := run(t, nil, "", "user", "set-role", "--data", dir, "liz", "viewer")
-	if r.code != 0 || !strings.Contains(r.stdout, "role viewer (was liaison)") {
+	if r.code != 0 || !strings.Contains(r.stdout, "role viewer (was liaison); 2 console session(s) ended") {
 		t.Fatalf("set-role: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if n := len(userSessions(t, dir, "liz")); n != 0 {
+		t.Errorf("liz has %d console sessions after set-role, want 0", n)
 	}
 	users = list()
 	if u := users["liz"]; u.Role != "viewer" || len(u.Permissions) != 1 || !u.Permissions[0].Read || u.Permissions[0].Write {
@@ -113,4 +125,41 @@ func TestUserRoles(t *testing.T) {
 	if !strings.Contains(r.stdout, "ROLE") || !strings.Contains(r.stdout, "analyst") {
 		t.Errorf("user list:\n%s", r.stdout)
 	}
+}
+
+func withStore(t *testing.T, dir string, f func(store.Store)) {
+	t.Helper()
+	st, err := store.Open(context.Background(), node.DBURL(dir, ""), clock.System{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	f(st)
+}
+
+// openSessions stores n console sessions for a user, as a login would.
+func openSessions(t *testing.T, dir, name string, n int) {
+	t.Helper()
+	withStore(t, dir, func(st store.Store) {
+		now := time.Now()
+		for i := range n {
+			s := store.Session{Hash: sha256.Sum256([]byte(name + string(rune('a'+i)))), User: name,
+				Created: now, LastSeen: now, Expires: now.Add(time.Hour)}
+			if err := st.CreateSession(context.Background(), s, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+func userSessions(t *testing.T, dir, name string) []store.Session {
+	t.Helper()
+	var out []store.Session
+	withStore(t, dir, func(st store.Store) {
+		var err error
+		if out, err = st.Sessions(context.Background(), name); err != nil {
+			t.Fatal(err)
+		}
+	})
+	return out
 }
