@@ -10,6 +10,11 @@
 // counts, the first acknowledgement meets the deadline. The sender may
 // close the alert.
 //
+// Acknowledgements go to the sender alone, so what is due on whom depends
+// on who looks: the sender tracks every recipient's acknowledgement; a
+// recipient tracks its own and shows the others' as not known here
+// (Recipient.Known).
+//
 // Objects: the case is an x-entraide-alert (declared by Extension); its
 // steps are x-entraide-step with transition "ack" (answer, comment) or "close"
 // (comment).
@@ -19,6 +24,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/entraide/entraide/internal/workflow"
@@ -197,13 +203,30 @@ type View struct {
 	Refs             []string        `json:"refs"`
 	AckBy            time.Time       `json:"ack_by"`
 	Recipients       []Recipient     `json:"recipients"`
-	Acknowledged     int             `json:"acknowledged"`
-	ClosedAt         *time.Time      `json:"closed_at,omitempty"`
+	// Acknowledged counts the recipients whose acknowledgement this node
+	// holds: all of them on the sender; on a recipient, itself at most
+	// (see Recipient.Known).
+	Acknowledged int `json:"acknowledged"`
+	// Unknown counts the recipients whose acknowledgements do not reach
+	// this node (0 on the sender).
+	Unknown int `json:"unknown"`
+	// Sent is whether this node sent the alert (and so tracks every
+	// recipient's acknowledgement).
+	Sent     bool       `json:"sent"`
+	ClosedAt *time.Time `json:"closed_at,omitempty"`
 }
 
 // Recipient is one recipient's acknowledgement.
 type Recipient struct {
-	Node           string     `json:"node"`
+	Node string `json:"node"`
+	// Known is whether this node learns this recipient's acknowledgements:
+	// always on the sender (acknowledgements go to it) and for the
+	// recipient itself; for another recipient only when one of its
+	// acknowledgements reached this node, which the workflow does not do
+	// (they go to the sender alone). On a recipient, another recipient's
+	// answer is therefore "not known here", never "not given", and its
+	// deadline is not this node's to track.
+	Known          bool       `json:"known"`
 	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"` // the first acknowledgement
 	Answer         string     `json:"answer,omitempty"`          // the latest answer
 	Comment        string     `json:"comment,omitempty"`
@@ -211,7 +234,36 @@ type Recipient struct {
 	AnsweredAt     *time.Time `json:"answered_at,omitempty"` // the latest acknowledgement
 }
 
-func fold(c *workflow.Case, steps []workflow.Step) workflow.State {
+// sortSteps returns the steps without duplicates (same id: the first
+// counts, as the engine does), ordered by (At, ID), so that the fold is the
+// same whatever order they came in.
+func sortSteps(steps []workflow.Step) []workflow.Step {
+	seen := map[string]bool{}
+	out := make([]workflow.Step, 0, len(steps))
+	for _, s := range steps {
+		if seen[s.ID] {
+			continue
+		}
+		seen[s.ID] = true
+		out = append(out, s)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].At.Equal(out[j].At) {
+			return out[i].At.Before(out[j].At)
+		}
+		return out[i].ID < out[j].ID
+	})
+	return out
+}
+
+// fold computes the alert's state as the node that folds it (the case's
+// Viewer) can know it. The sender receives every acknowledgement: it
+// tracks each recipient's deadline. A recipient receives the sender's
+// steps and none of the other recipients' acknowledgements: it tracks its
+// own deadline only — the others' are theirs and the sender's, and would
+// stay open (and overdue in its status) here for want of news.
+func fold(c *workflow.Case, in []workflow.Step) workflow.State {
+	steps := sortSteps(in)
 	v := View{Severity: -1, Sectors: []string{}, Countries: []string{}, Refs: []string{}, Recipients: []Recipient{}}
 	c.Get("common_severity", &v.Severity)
 	c.Get("national_severity", &v.NationalSeverity)
@@ -223,10 +275,16 @@ func fold(c *workflow.Case, steps []workflow.Step) workflow.State {
 	v.AckBy, _ = time.Parse(time.RFC3339Nano, ackBy)
 	var title string
 	c.Get("name", &title)
+	viewer := c.ViewedBy()
+	sender := viewer == c.Origin
+	v.Sent = sender
 	idx := map[string]int{}
 	for _, r := range c.Recipients {
+		if _, dup := idx[r]; dup || r == c.Origin {
+			continue
+		}
 		idx[r] = len(v.Recipients)
-		v.Recipients = append(v.Recipients, Recipient{Node: r})
+		v.Recipients = append(v.Recipients, Recipient{Node: r, Known: sender || r == viewer})
 	}
 	for _, s := range steps {
 		switch s.Action {
@@ -236,12 +294,14 @@ func fold(c *workflow.Case, steps []workflow.Step) workflow.State {
 				continue // a party added later; alerts add none
 			}
 			r := &v.Recipients[i]
+			r.Known = true
 			at := s.At
 			if r.AcknowledgedAt == nil {
 				r.AcknowledgedAt = &at
 				v.Acknowledged++
 			}
 			r.AnsweredAt, r.Actor = &at, s.Actor
+			r.Answer = ""
 			s.Get("answer", &r.Answer)
 			r.Comment = ""
 			s.Get("comment", &r.Comment)
@@ -252,14 +312,30 @@ func fold(c *workflow.Case, steps []workflow.Step) workflow.State {
 			}
 		}
 	}
-	st := workflow.State{Title: title, Severity: v.Severity, View: v}
 	for _, r := range v.Recipients {
-		d := workflow.Deadline{What: "acknowledge", Party: r.Node, Due: v.AckBy, DoneAt: r.AcknowledgedAt}
-		st.Deadlines = append(st.Deadlines, d)
+		if !r.Known {
+			v.Unknown++
+		}
+	}
+	st := workflow.State{Title: title, Severity: v.Severity, View: v}
+	var own *Recipient
+	for i, r := range v.Recipients {
+		if sender || r.Node == viewer {
+			st.Deadlines = append(st.Deadlines, workflow.Deadline{What: "acknowledge", Party: r.Node, Due: v.AckBy, DoneAt: r.AcknowledgedAt})
+		}
+		if r.Node == viewer {
+			own = &v.Recipients[i]
+		}
 	}
 	switch {
 	case v.ClosedAt != nil:
 		st.Status, st.Open = "closed", false
+	case !sender && own == nil:
+		st.Status, st.Open = "received", true // a node that holds the alert without being a recipient
+	case !sender && own.AcknowledgedAt == nil:
+		st.Status, st.Open = "awaiting this node's acknowledgement", true
+	case !sender:
+		st.Status, st.Open = "acknowledged by this node", true
 	case v.Acknowledged == len(v.Recipients):
 		st.Status, st.Open = "acknowledged", true
 	default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -283,5 +284,115 @@ func TestOpenRefusesBadInput(t *testing.T) {
 	// Nothing was written.
 	if l, err := fr.Workflow.List(ctx, "", false, 0); err != nil || len(l) != 0 {
 		t.Fatalf("list after refusals: %v, %v", l, err)
+	}
+}
+
+// What is due on whom, per node, across four nodes: FR alerts DE, EE and
+// PL; DE and PL acknowledge, EE never does. Once the deadline has passed,
+// FR waits on EE, and so does EE (its own acknowledgement is overdue); DE
+// and PL, who have acknowledged, wait on nobody — EE's deadline is FR's
+// business, and its acknowledgement would never reach them anyway — and
+// show the other recipients' answers as not known.
+func TestRecipientsTrackTheirOwnDeadline(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Now())
+	fed := fedtest.Start(t, fedtest.Options{Federation: fast(), Clock: clk, Kinds: []*workflow.Kind{alert.Kind}}, "fr", "de", "ee", "pl")
+	fr, de, ee, pl := fed.Node("fr"), fed.Node("de"), fed.Node("ee"), fed.Node("pl")
+	res, err := fr.Workflow.Open(ctx, "alert", "alice", mustJSON(t, map[string]any{
+		"to": []string{"cert-de", "cert-ee", "cert-pl"}, "tlp": "amber", "title": "Wiper campaign", "severity": "4", "ack_by": "4h"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.ID
+	fed.WaitFor("the recipients receive the alert", 10*time.Second, func() bool {
+		return view(t, de, id) != nil && view(t, ee, id) != nil && view(t, pl, id) != nil
+	})
+	// Before anyone acknowledges, a recipient's list shows its own deadline.
+	l, err := ee.Workflow.List(ctx, "alert", false, 0)
+	if err != nil || len(l) != 1 || l[0].Status != "awaiting this node's acknowledgement" || len(l[0].WaitingOn) != 1 || l[0].WaitingOn[0].Name != "cert-ee" {
+		t.Fatalf("ee's list: %+v, %v", l, err)
+	}
+	for _, n := range []*fedtest.Node{de, pl} {
+		if _, err := n.Workflow.Act(ctx, id, alert.ActionAck, "someone", mustJSON(t, map[string]any{"answer": "not-affected"})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fed.WaitFor("fr holds both acknowledgements", 10*time.Second, func() bool { return detail(t, view(t, fr, id)).Acknowledged == 2 })
+	clk.Advance(5 * time.Hour)
+
+	dueOn := func(n *fedtest.Node) []string {
+		ds, err := n.Workflow.Due(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := []string{}
+		for _, d := range ds {
+			if d.ID != id {
+				t.Errorf("%s: unexpected case due: %+v", n.Name, d)
+				continue
+			}
+			if !d.Overdue {
+				t.Errorf("%s: due but not overdue: %+v", n.Name, d)
+			}
+			for _, w := range d.WaitingOn {
+				out = append(out, w.Name)
+			}
+		}
+		return out
+	}
+	for _, c := range []struct {
+		n       *fedtest.Node
+		waits   string
+		status  string
+		overdue bool
+		known   int // recipients whose acknowledgement the node knows
+	}{
+		{fr, "[cert-ee]", "awaiting 1 of 3 acknowledgements", true, 3},
+		{ee, "[cert-ee]", "awaiting this node's acknowledgement", true, 1},
+		{de, "[]", "acknowledged by this node", false, 1},
+		{pl, "[]", "acknowledged by this node", false, 1},
+	} {
+		if got := fmt.Sprint(dueOn(c.n)); got != c.waits {
+			t.Errorf("%s waits on %s, want %s", c.n.Name, got, c.waits)
+		}
+		v := view(t, c.n, id)
+		if v.Status != c.status || v.Overdue != c.overdue {
+			t.Errorf("%s: status %q overdue %v; want %q, %v", c.n.Name, v.Status, v.Overdue, c.status, c.overdue)
+		}
+		for _, d := range v.Deadlines {
+			if c.n != fr && d.Party != c.n.Identity.IdentityID {
+				t.Errorf("%s tracks %s's deadline: %+v", c.n.Name, d.PartyName, d)
+			}
+		}
+		d := detail(t, v)
+		known := 0
+		for _, r := range d.Recipients {
+			if r.Known {
+				known++
+			} else if r.Answer != "" || r.AcknowledgedAt != nil {
+				t.Errorf("%s shows an answer it cannot know: %+v", c.n.Name, r)
+			}
+		}
+		if known != c.known || len(d.Recipients) != 3 || d.Sent != (c.n == fr) {
+			t.Errorf("%s: %d known of %+v (sent %v)", c.n.Name, known, d.Recipients, d.Sent)
+		}
+		// The list (alert list --json) carries the same.
+		l, err := c.n.Workflow.List(ctx, "alert", false, 0)
+		if err != nil || len(l) != 1 || l[0].ID != id || l[0].Status != c.status || l[0].Overdue != c.overdue {
+			t.Errorf("%s's list: %+v, %v", c.n.Name, l, err)
+		}
+	}
+	// EE acknowledges late: nothing is due anywhere any more.
+	if _, err := ee.Workflow.Act(ctx, id, alert.ActionAck, "eve", mustJSON(t, map[string]any{"answer": "investigating"})); err != nil {
+		t.Fatal(err)
+	}
+	fed.WaitFor("fr holds ee's acknowledgement", 10*time.Second, func() bool { return detail(t, view(t, fr, id)).Acknowledged == 3 })
+	for _, n := range []*fedtest.Node{fr, de, ee, pl} {
+		if got := dueOn(n); len(got) != 0 {
+			t.Errorf("%s still waits on %v", n.Name, got)
+		}
+	}
+	if v := view(t, fr, id); v.Status != "acknowledged" {
+		t.Errorf("fr: %q", v.Status)
 	}
 }

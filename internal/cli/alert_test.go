@@ -115,6 +115,10 @@ func TestAlertFromTheCommandLine(t *testing.T) {
 	if !delivered || v.Status != "acknowledged" {
 		t.Fatalf("FR's JSON view: %+v", v)
 	}
+	// EE sees its own acknowledgement, not a count of the others'.
+	if out := mustRun(t, "", "alert", "show", "--data", ee, id).stdout; !strings.Contains(out, "(acknowledged by this node)") || strings.Contains(out, "of 1 acknowledged") {
+		t.Fatalf("EE's view:\n%s", out)
+	}
 	// EE cannot close FR's alert.
 	if r := run(t, nil, "", "alert", "close", "--data", ee, id); r.code == 0 {
 		t.Fatal("EE closed FR's alert")

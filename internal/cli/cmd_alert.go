@@ -152,16 +152,33 @@ it was acknowledged, the answer and the comment.`)
 		for _, r := range d.Refs {
 			fmt.Fprintf(w, "  ref        %s\n", r)
 		}
-		fmt.Fprintf(w, "  ack by     %s (%d of %d acknowledged)\n\n", stamp(&d.AckBy), d.Acknowledged, len(d.Recipients))
+		sent := v.Origin.ID == s.wf.Self()
+		if sent {
+			fmt.Fprintf(w, "  ack by     %s (%d of %d acknowledged)\n\n", stamp(&d.AckBy), d.Acknowledged, len(d.Recipients))
+		} else {
+			ours := "not yet acknowledged by this node"
+			for _, r := range d.Recipients {
+				if r.Node == s.wf.Self() && r.AcknowledgedAt != nil {
+					ours = "acknowledged by this node"
+				}
+			}
+			fmt.Fprintf(w, "  ack by     %s (%s)\n\n", stamp(&d.AckBy), ours)
+		}
 		t := newTable(w, "RECIPIENT", "ACKNOWLEDGED", "ANSWER", "BY", "COMMENT")
 		for _, r := range d.Recipients {
 			ans := r.Answer
-			if ans == "" {
+			switch {
+			case !r.Known && !sent && r.Node != s.wf.Self():
+				ans = "(not known here)"
+			case ans == "":
 				ans = "-"
 			}
 			t.row(s.wf.NodeName(r.Node), stamp(r.AcknowledgedAt), ans, r.Actor, truncate(r.Comment, 60))
 		}
 		t.flush()
+		if d.Unknown > 0 && !sent {
+			fmt.Fprintf(w, "\nAcknowledgements go to the sender (%s) alone: the other recipients' answers are known there.\n", v.Origin.Name)
+		}
 	})
 }
 

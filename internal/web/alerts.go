@@ -40,8 +40,6 @@ type alertsData struct {
 	Rows     []alertRow
 	Limit    int
 	More     string // the URL showing more, "" when everything is shown
-	Capped   bool   // the newest caseScan alerts were read, not all
-	Scan     int
 	CanAct   bool
 	Chart    *svgChart
 }
@@ -61,7 +59,7 @@ func alertStatus(cat *catalogue, v alert.View, open bool) string {
 func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
 	ctx := r.Context()
 	qs := r.URL.Query()
-	d := alertsData{Box: qs.Get("box"), OpenOnly: qs.Get("open") == "1", CanAct: Can(q.role, CapAlertsAct), Scan: caseScan}
+	d := alertsData{Box: qs.Get("box"), OpenOnly: qs.Get("open") == "1", CanAct: Can(q.role, CapAlertsAct)}
 	if d.Box != "sent" {
 		d.Box = "inbox"
 	}
@@ -71,11 +69,10 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
 	}
 	self := s.wf.Self()
 	sent := d.Box == "sent"
-	cases, more, capped, err := s.alertBox(ctx, d.OpenOnly, sent, d.Limit, q.now)
+	cases, more, err := s.alertBox(ctx, d.OpenOnly, sent, d.Limit, q.now)
 	if err != nil {
 		return err
 	}
-	d.Capped = capped
 	for _, fc := range cases {
 		var v alert.View
 		if err := json.Unmarshal(fc.View, &v); err != nil {
@@ -118,36 +115,34 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
 	return nil
 }
 
-// alertBox finds the newest alerts of one box. Most of the time one read
-// of the newest alerts with their states holds enough of the box's; when
-// the other box crowds it out (a node that sends far more than it
-// receives), the index rows are scanned without states and only the rows
-// kept are read in full.
-func (s *Server) alertBox(ctx context.Context, openOnly, sent bool, limit int, now time.Time) (cases []fullCase, more, capped bool, err error) {
-	self := s.wf.Self()
-	list, err := s.wf.List(ctx, "alert", openOnly, 2*limit)
+// alertBox reads the newest alerts of one box with their states, in one
+// query on the store's origin index: those this node opened (sent) or
+// those any other node opened (received), however many of the others
+// there are.
+func (s *Server) alertBox(ctx context.Context, openOnly, sent bool, limit int, now time.Time) (cases []fullCase, more bool, err error) {
+	ws, err := store.Workflows(s.st)
 	if err != nil {
-		return nil, false, false, err
+		return nil, false, err
 	}
-	for _, sm := range list {
-		if (sm.Origin.ID == self) != sent {
-			continue
-		}
-		if len(cases) == limit {
-			return cases, true, false, nil
-		}
-		cases = append(cases, fullCase{Summary: sm, View: sm.Detail, Exercise: sm.Exercise})
+	q := store.WorkflowQuery{Kind: "alert", OpenOnly: openOnly, Limit: limit + 1}
+	if sent {
+		q.Origin = s.wf.Self()
+	} else {
+		q.NotOrigin = s.wf.Self()
 	}
-	if len(cases) == limit || len(list) < 2*limit {
-		return cases, false, false, nil // enough, or every alert was read
-	}
-	kept, more, capped, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "alert", OpenOnly: openOnly}, limit,
-		func(c store.WorkflowCase) (bool, bool) { return (c.Origin == self) == sent, false })
+	cs, err := ws.WorkflowCases(ctx, q)
 	if err != nil {
-		return nil, false, false, err
+		return nil, false, err
 	}
-	cases, err = s.full(ctx, kept, now)
-	return cases, more, capped, err
+	if len(cs) > limit {
+		cs, more = cs[:limit], true
+	}
+	for _, c := range cs {
+		if fc, ok := s.fullRow(c, now); ok {
+			cases = append(cases, fc)
+		}
+	}
+	return cases, more, nil
 }
 
 // alertDetailData is one alert with its recipients and what this person
@@ -205,7 +200,7 @@ func (s *Server) showAlert(w http.ResponseWriter, r *http.Request, q *req, id st
 	}
 	for i, rc := range d.Alert.Recipients {
 		row := recipientRow{Recipient: rc, Name: s.wf.NodeName(rc.Node),
-			Overdue: vw.Open && rc.AcknowledgedAt == nil && d.Alert.AckBy.Before(q.now)}
+			Overdue: vw.Open && (d.Sent || rc.Known) && rc.AcknowledgedAt == nil && d.Alert.AckBy.Before(q.now)}
 		if p, ok := delivered[rc.Node]; ok && d.Sent {
 			row.DeliveredAt, row.Attempts, row.LastError = p.DeliveredAt, p.Attempts, p.LastError
 		}
