@@ -4,28 +4,22 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/entraide/entraide/internal/api"
 	"github.com/entraide/entraide/internal/clock"
-	"github.com/entraide/entraide/internal/contact"
 	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/federation/fedtest"
 	"github.com/entraide/entraide/internal/node"
+	"github.com/entraide/entraide/internal/portal"
 	"github.com/entraide/entraide/internal/store"
-	"github.com/entraide/entraide/internal/taxii"
 	"github.com/entraide/entraide/internal/user"
-	"github.com/entraide/entraide/internal/web"
 )
 
 // password is every person's password (fedtest's admin has it too).
@@ -99,39 +93,11 @@ func serveUsers(t *testing.T, n *fedtest.Node) *site {
 	t.Helper()
 	ctx := context.Background()
 	lg := slog.New(slog.DiscardHandler)
-	cfg := n.Config.Config
-	sealer, err := n.Sealer()
+	// The very handler entraide serve and the demo put on the user listener.
+	mux, err := portal.Handler(ctx, n.Node, n.Fed, n.Workflow, lg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := taxii.NewServer(store.WithSealer(n.Store, sealer), n.Clock, taxii.Config{
-		Title:            cfg.APITitle,
-		Description:      fmt.Sprintf("TAXII 2.1 API of %s (%s, %s)", n.Identity.Name, n.Identity.Org, n.Identity.Country),
-		MaxContentLength: cfg.MaxContentLength,
-		Visible:          n.Fed.VisibleToUser,
-	}, lg)
-	wfAPI, err := api.New(ctx, api.Options{Engine: n.Workflow, Store: n.Store, Clock: n.Clock, Log: lg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	console, err := web.New(web.Options{Engine: n.Workflow, Federation: n.Fed, Store: n.Store, Clock: n.Clock, Log: lg,
-		Node:      web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country},
-		Directory: func(ctx context.Context) ([]contact.Node, error) { return contact.Nodes(ctx, n.Node, n.Fed.Registry()) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	taxiiHandler := srv.Handler()
-	mux := http.NewServeMux()
-	mux.Handle(api.Prefix, wfAPI.Handler())
-	mux.Handle(web.Prefix, console.Handler())
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		if wantsHTML(r) {
-			http.Redirect(w, r, web.Prefix, http.StatusFound)
-			return
-		}
-		taxiiHandler.ServeHTTP(w, r)
-	})
-	mux.Handle("/", taxiiHandler)
 
 	tlsCfg, err := n.TLSConfig()
 	if err != nil {
@@ -147,20 +113,6 @@ func serveUsers(t *testing.T, n *fedtest.Node) *site {
 	hs.StartTLS()
 	t.Cleanup(hs.Close)
 	return &site{Node: n, url: hs.URL, cert: cert}
-}
-
-// wantsHTML reports whether a request asks for HTML (browsers do; TAXII
-// clients ask for TAXII's media types), as `entraide serve` decides.
-func wantsHTML(r *http.Request) bool {
-	for _, v := range r.Header.Values("Accept") {
-		for _, part := range strings.Split(v, ",") {
-			mt, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-			if strings.EqualFold(strings.TrimSpace(mt), "text/html") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 var (
