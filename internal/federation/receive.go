@@ -186,7 +186,8 @@ func (f *Federation) ingest(ctx context.Context, u store.User, c store.Collectio
 		if err != nil {
 			return nil, err
 		}
-		results, err := f.st.AddObjectsWith(ctx, c.ID, objs, store.AddOptions{Provenance: provs, Sealer: sealer, Workflow: windex})
+		results, err := f.st.AddObjectsWith(ctx, c.ID, objs, store.AddOptions{Provenance: provs, Sealer: sealer, Workflow: windex,
+			Fold: workflowFold(wh)})
 		if err != nil {
 			return nil, err
 		}

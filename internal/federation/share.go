@@ -190,7 +190,8 @@ func (f *Federation) Share(ctx context.Context, req ShareRequest) (*ShareResult,
 	if err != nil {
 		return nil, err
 	}
-	results, err := f.st.AddObjectsWith(ctx, def.ID, objs, store.AddOptions{AlsoCollections: also, Provenance: provs, Outbox: outbox, Sealer: sealer, Workflow: windex})
+	results, err := f.st.AddObjectsWith(ctx, def.ID, objs, store.AddOptions{AlsoCollections: also, Provenance: provs, Outbox: outbox, Sealer: sealer, Workflow: windex,
+		Fold: workflowFold(wh)})
 	if err != nil {
 		return nil, err
 	}

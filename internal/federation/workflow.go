@@ -24,8 +24,15 @@ type WorkflowHook interface {
 	// called only for objects Index accepted, after the signature and the
 	// sharing policy were checked.
 	Admit(ctx context.Context, signer string, o *stix.Object, item store.WorkflowItem) error
+	// FoldCase computes a case's state from its items (see
+	// store.CaseFolder). It is called inside the transaction that stores
+	// a batch with workflow items, once per case the batch touches, so
+	// that a case's state is written with its items: there is no moment,
+	// and no crash, after which an item is stored and its case not folded
+	// (Reconcile still folds what an error left unapplied).
+	FoldCase(caseID string, items []store.WorkflowItem) (c store.WorkflowCase, ok bool, err error)
 	// Changed is called after a batch that indexed workflow items was
-	// stored, with their case ids; it folds the cases' states again.
+	// stored (and their cases folded), with their case ids.
 	Changed(ctx context.Context, cases []string)
 }
 
@@ -44,6 +51,15 @@ func (f *Federation) workflowHook() WorkflowHook {
 	return f.workflow
 }
 
+// workflowFold is the hook's FoldCase for AddOptions.Fold (nil without a
+// hook).
+func workflowFold(h WorkflowHook) store.CaseFolder {
+	if h == nil {
+		return nil
+	}
+	return h.FoldCase
+}
+
 // workflowChanged tells the hook which cases a stored batch touched.
 func (f *Federation) workflowChanged(ctx context.Context, h WorkflowHook, idx []store.WorkflowIndex) {
 	if h == nil || len(idx) == 0 {
@@ -57,8 +73,8 @@ func (f *Federation) workflowChanged(ctx context.Context, h WorkflowHook, idx []
 			cases = append(cases, w.Item.Case)
 		}
 	}
-	// The objects are stored: fold their cases even if the caller (a peer
-	// that hung up) went away; Reconcile covers a crash.
+	// The objects are stored and their cases folded: tell the hook even
+	// if the caller (a peer that hung up) went away.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	h.Changed(ctx, cases)

@@ -340,6 +340,38 @@ func (s *sqlStore) loadStates(ctx context.Context, tx *sql.Tx, coll int64, objs 
 	return state, rows.Err()
 }
 
+// copyRows is insertRows' COPY, on PostgreSQL.
+func (s *sqlStore) copyRows(ctx context.Context, table string, cols []string, rows [][]any) (err error) {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// When ctx is cancelled during the transaction, database/sql rolls it
+	// back from another goroutine and closes the write connection; a
+	// Conn.Raw racing with that close can be handed the connection's
+	// driver side already gone (nil) and dereference it. That is the
+	// cancellation, not a bug here: report it as such. (The conformance
+	// suite cancels AddObjectsWith at every step: it crashed now and then.)
+	defer func() {
+		if r := recover(); r != nil {
+			if ctx.Err() == nil {
+				panic(r)
+			}
+			err = ctx.Err()
+		}
+	}()
+	return s.wconn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("store: COPY needs a pgx connection, not %T", dc)
+		}
+		n, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+		if err == nil && n != int64(len(rows)) {
+			err = fmt.Errorf("store: COPY into %s wrote %d rows of %d", table, n, len(rows))
+		}
+		return err
+	})
+}
+
 // insertRows inserts rows (each with a value per column, in order) into
 // table, in the write transaction tx (on s.wconn).
 //
@@ -352,17 +384,7 @@ func (s *sqlStore) insertRows(ctx context.Context, tx *sql.Tx, table string, col
 		return nil
 	}
 	if s.d.copyFrom {
-		return s.wconn.Raw(func(dc any) error {
-			c, ok := dc.(*stdlib.Conn)
-			if !ok {
-				return fmt.Errorf("store: COPY needs a pgx connection, not %T", dc)
-			}
-			n, err := c.Conn().CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
-			if err == nil && n != int64(len(rows)) {
-				err = fmt.Errorf("store: COPY into %s wrote %d rows of %d", table, n, len(rows))
-			}
-			return err
-		})
+		return s.copyRows(ctx, table, cols, rows)
 	}
 	head := `INSERT INTO ` + table + ` (` + strings.Join(cols, ", ") + `) VALUES `
 	tuple := "(" + strings.Repeat("?,", len(cols)-1) + "?)"

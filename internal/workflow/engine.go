@@ -92,7 +92,19 @@ func (e *Engine) ResolveNode(ctx context.Context, nameOrID string) (string, erro
 	if nameOrID == "self" || nameOrID == e.n.Identity.Name || nameOrID == e.Self() {
 		return e.Self(), nil
 	}
-	p, err := e.fed.Registry().Get(ctx, nameOrID)
+	// The registry's snapshot first: a case sent to thirty peers names
+	// thirty of them, and reading each from the store (with a parse of
+	// its card) was most of the cost of opening the case. The store
+	// answers for a peer the snapshot does not know yet (pinned by
+	// another process within peer.RefreshEvery).
+	reg := e.fed.Registry()
+	if p, ok := reg.ByName(nameOrID); ok {
+		return p.IdentityID, nil
+	}
+	if p, ok := reg.ByIdentity(nameOrID); ok {
+		return p.IdentityID, nil
+	}
+	p, err := reg.Get(ctx, nameOrID)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return "", Inputf("no peer %q: see 'entraide peer list'", nameOrID)
@@ -198,15 +210,9 @@ func (e *Engine) Admit(ctx context.Context, signer string, o *stix.Object, it st
 	return nil
 }
 
-// Changed implements federation.WorkflowHook.
+// Changed implements federation.WorkflowHook. The cases were folded in
+// the transaction that stored their items (FoldCase).
 func (e *Engine) Changed(ctx context.Context, cases []string) {
-	for _, id := range cases {
-		if err := e.Fold(ctx, id); err != nil {
-			// The items are stored and stay unapplied: Reconcile folds
-			// the case again.
-			continue
-		}
-	}
 	e.catchUp(ctx, cases)
 }
 
@@ -348,20 +354,33 @@ func (e *Engine) Fold(ctx context.Context, caseID string) error {
 	for _, it := range items {
 		upTo = max(upTo, it.Seq)
 	}
-	c, steps, err := e.parseItems(items)
+	wc, ok, err := e.FoldCase(caseID, items)
 	if err != nil {
 		return err
 	}
-	if c == nil {
+	if !ok {
 		// Steps before their case: nothing to fold yet. The case's
 		// arrival folds them.
 		return e.st.MarkWorkflowApplied(ctx, caseID, upTo)
+	}
+	return e.st.PutWorkflowCase(ctx, wc, upTo)
+}
+
+// FoldCase implements federation.WorkflowHook (store.CaseFolder): the
+// state of a case from its items, ok false while its case object has not
+// arrived. It reads no workflow data from the store (only the peers'
+// names, for the timeline), so that the federation can fold a case inside
+// the transaction that stores its items.
+func (e *Engine) FoldCase(caseID string, items []store.WorkflowItem) (store.WorkflowCase, bool, error) {
+	c, steps, err := e.parseItems(items)
+	if err != nil || c == nil {
+		return store.WorkflowCase{}, false, err
 	}
 	k := e.kinds[c.Kind]
 	f := e.fold(k, c, steps)
 	body, err := json.Marshal(f)
 	if err != nil {
-		return err
+		return store.WorkflowCase{}, false, err
 	}
 	wc := store.WorkflowCase{ID: c.ID, Kind: k.Name, Origin: c.Origin, Title: f.State.Title, Severity: f.State.Severity,
 		Status: f.State.Status, Open: f.State.Open, Opened: c.Created, Updated: c.Created, State: body}
@@ -381,7 +400,7 @@ func (e *Engine) Fold(ctx context.Context, caseID string) error {
 			wc.WaitingOn = append(wc.WaitingOn, d.Party)
 		}
 	}
-	return e.st.PutWorkflowCase(ctx, wc, upTo)
+	return wc, true, nil
 }
 
 func (e *Engine) fold(k *Kind, c *Case, steps []Step) folded {

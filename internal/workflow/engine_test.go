@@ -110,11 +110,12 @@ func storeItems(t *testing.T, n *node.Node, e *workflow.Engine, objs []*stix.Obj
 		}
 		idx = append(idx, store.WorkflowIndex{ObjectIndex: i, Item: it})
 	}
-	if _, err := n.Store.AddObjectsWith(ctx, cols[0].ID, objs, store.AddOptions{Workflow: idx}); err != nil {
-		t.Fatal(err)
-	}
+	opt := store.AddOptions{Workflow: idx}
 	if fold {
-		e.Changed(ctx, []string{idx[0].Item.Case})
+		opt.Fold = e.FoldCase // as the federation stores them
+	}
+	if _, err := n.Store.AddObjectsWith(ctx, cols[0].ID, objs, opt); err != nil {
+		t.Fatal(err)
 	}
 }
 

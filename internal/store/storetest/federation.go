@@ -31,6 +31,7 @@ func runFederation(t *testing.T, open Opener) {
 		{"OutboxRetry", testOutboxRetry},
 		{"OutboxStats", testOutboxStats},
 		{"OutboxTotals", testOutboxTotals},
+		{"AddObjectsWithFold", testAddWithFold},
 		{"ProvenanceFirstWriterWins", testProvenanceFirst},
 		{"SharingLog", testSharingLog},
 		{"RemovePeerFailsItsQueue", testRemovePeerQueue},
