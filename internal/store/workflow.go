@@ -52,13 +52,27 @@ type WorkflowCase struct {
 }
 
 // WorkflowQuery selects cases. The zero value selects every case.
+//
+// Origin, NotOrigin and WaitingOn name node identity ids; each is answered
+// from an index (migration 0010), so that the cases a node received among
+// the many it sent, or those waiting on it, are found directly however
+// many others there are.
 type WorkflowQuery struct {
 	Kind     string    // "" for every kind
 	OpenOnly bool      // only open cases
 	DueOnly  bool      // only cases with an open deadline, ordered by it
-	Before   time.Time // with DueOnly: only deadlines before this instant (zero: no bound)
-	Limit    int       // ≤ 0: 1000
-	NoState  bool      // leave WorkflowCase.State empty (summaries)
+	Before   time.Time // with DueOnly or WaitingOn: only deadlines before this instant (zero: no bound)
+	// Origin keeps the cases this node opened (a node's own: sent).
+	Origin string
+	// NotOrigin keeps the cases any other node opened (received).
+	NotOrigin string
+	// WaitingOn keeps the open cases whose next deadline waits on this
+	// node (WorkflowCase.WaitingOn holds it), ordered by that deadline as
+	// DueOnly orders them. A later deadline on the node, behind an earlier
+	// one on another party, does not count until it is the next one.
+	WaitingOn string
+	Limit     int  // ≤ 0: 1000
+	NoState   bool // leave WorkflowCase.State empty (summaries)
 }
 
 // WorkflowStore keeps the cooperation workflows' index and states (migration
@@ -85,9 +99,13 @@ type WorkflowStore interface {
 	MarkWorkflowApplied(ctx context.Context, caseID string, upTo int64) error
 	// WorkflowCase returns one case's state, or ErrNotFound.
 	WorkflowCase(ctx context.Context, id string) (WorkflowCase, error)
-	// WorkflowCases lists case states matching q: by DueOnly, ordered by
-	// (NextDue, ID); otherwise by (Opened, ID) descending, newest first.
+	// WorkflowCases lists case states matching q: by DueOnly or WaitingOn,
+	// ordered by (NextDue, ID); otherwise by (Opened, ID) descending, newest
+	// first.
 	WorkflowCases(ctx context.Context, q WorkflowQuery) ([]WorkflowCase, error)
+	// WorkflowCount counts the cases matching q (its Limit and NoState
+	// aside), from the same indexes.
+	WorkflowCount(ctx context.Context, q WorkflowQuery) (int, error)
 	// WorkflowDueCounts counts the open cases with an open deadline, and
 	// those whose deadline is before now (overdue).
 	WorkflowDueCounts(ctx context.Context, now time.Time) (due, overdue int, err error)
@@ -261,7 +279,7 @@ func putWorkflowCase(ctx context.Context, tx *sql.Tx, c WorkflowCase, upTo int64
 		}
 		return t.UnixMicro()
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_cases (`+workflowCaseColumns+`, folded_seq)
+	res, err := tx.ExecContext(ctx, `INSERT INTO workflow_cases (`+workflowCaseColumns+`, folded_seq)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, origin = excluded.origin, title = excluded.title,
 			severity = excluded.severity, status = excluded.status, open = excluded.open, next_due = excluded.next_due,
@@ -269,10 +287,42 @@ func putWorkflowCase(ctx context.Context, tx *sql.Tx, c WorkflowCase, upTo int64
 			folded_seq = excluded.folded_seq
 		WHERE workflow_cases.folded_seq <= excluded.folded_seq`,
 		c.ID, c.Kind, c.Origin, c.Title, c.Severity, c.Status, c.Open, micro(c.NextDue), string(wb),
-		micro(c.Opened), micro(c.Updated), string(state), upTo); err != nil {
+		micro(c.Opened), micro(c.Updated), string(state), upTo)
+	if err != nil {
 		return err
 	}
+	// An older fold left the row as it was: its waiting rows stand too.
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n > 0 {
+		if err := putWorkflowWaiting(ctx, tx, c, micro(c.NextDue)); err != nil {
+			return err
+		}
+	}
 	return markWorkflowApplied(ctx, tx, c.ID, upTo)
+}
+
+// putWorkflowWaiting rewrites a case's rows of workflow_waiting: one per
+// node its next deadline waits on, while it is open.
+func putWorkflowWaiting(ctx context.Context, tx *sql.Tx, c WorkflowCase, due int64) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM workflow_waiting WHERE case_id = $1`, c.ID); err != nil {
+		return err
+	}
+	if !c.Open || due == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, n := range c.WaitingOn {
+		if n == "" || seen[n] {
+			continue
+		}
+		seen[n] = true
+		if _, err := tx.ExecContext(ctx, `INSERT INTO workflow_waiting (case_id, node, kind, next_due) VALUES ($1, $2, $3, $4)`,
+			c.ID, n, c.Kind, due); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // markWorkflowApplied is MarkWorkflowApplied in the write transaction tx.
@@ -322,41 +372,88 @@ func (s *sqlStore) WorkflowCase(ctx context.Context, id string) (WorkflowCase, e
 	return cs[0], nil
 }
 
+// workflowWhere is the FROM and WHERE of a query of cases (columns of
+// workflow_cases prefixed c.), and whether it is ordered by deadline.
+func workflowWhere(q WorkflowQuery, p *params) (from string, byDue bool) {
+	from = ` FROM workflow_cases c`
+	var where []string
+	byDue = q.DueOnly || q.WaitingOn != ""
+	if q.WaitingOn != "" {
+		// The node's range of workflow_waiting, soonest first; its rows
+		// exist for open cases with an open deadline only.
+		from += ` JOIN workflow_waiting w ON w.case_id = c.id`
+		where = append(where, "w.node = "+p.add(q.WaitingOn))
+		if q.Kind != "" {
+			where = append(where, "w.kind = "+p.add(q.Kind))
+		}
+		if !q.Before.IsZero() {
+			where = append(where, "w.next_due < "+p.add(q.Before.UnixMicro()))
+		}
+	} else if q.Kind != "" {
+		where = append(where, "c.kind = "+p.add(q.Kind))
+	}
+	if q.Origin != "" {
+		where = append(where, "c.origin = "+p.add(q.Origin))
+	}
+	if q.NotOrigin != "" {
+		// Two ranges of the (kind, origin, opened) index rather than a
+		// filter on every case of the kind: what is read is what another
+		// node opened, however many this one did.
+		x := p.add(q.NotOrigin)
+		where = append(where, "(c.origin < "+x+" OR c.origin > "+x+")")
+	}
+	if q.OpenOnly || byDue {
+		where = append(where, "c.open = TRUE")
+	}
+	if q.DueOnly && q.WaitingOn == "" {
+		where = append(where, "c.next_due > 0")
+		if !q.Before.IsZero() {
+			where = append(where, "c.next_due < "+p.add(q.Before.UnixMicro()))
+		}
+	}
+	if len(where) > 0 {
+		from += " WHERE " + strings.Join(where, " AND ")
+	}
+	return from, byDue
+}
+
 func (s *sqlStore) WorkflowCases(ctx context.Context, q WorkflowQuery) ([]WorkflowCase, error) {
+	query, args := workflowCasesSQL(q)
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return scanWorkflowCases(rows)
+}
+
+// workflowCasesSQL is the query of WorkflowCases.
+func workflowCasesSQL(q WorkflowQuery) (string, []any) {
 	limit := q.Limit
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
 	var p params
-	var where []string
-	if q.Kind != "" {
-		where = append(where, "kind = "+p.add(q.Kind))
+	from, byDue := workflowWhere(q, &p)
+	order := " ORDER BY c.opened DESC, c.id DESC"
+	switch {
+	case q.WaitingOn != "":
+		order = " ORDER BY w.next_due, w.case_id"
+	case byDue:
+		order = " ORDER BY c.next_due, c.id"
 	}
-	if q.OpenOnly || q.DueOnly {
-		where = append(where, "open = TRUE")
-	}
-	order := " ORDER BY opened DESC, id DESC"
-	if q.DueOnly {
-		where = append(where, "next_due > 0")
-		if !q.Before.IsZero() {
-			where = append(where, "next_due < "+p.add(q.Before.UnixMicro()))
-		}
-		order = " ORDER BY next_due, id"
-	}
-	cols := workflowCaseColumns
+	cols := "c." + strings.ReplaceAll(workflowCaseColumns, ", ", ", c.")
 	if q.NoState {
-		cols = strings.Replace(cols, ", state", ", '{}'", 1)
+		cols = strings.Replace(cols, ", c.state", ", '{}'", 1)
 	}
-	query := `SELECT ` + cols + ` FROM workflow_cases`
-	if len(where) > 0 {
-		query += " WHERE " + strings.Join(where, " AND ")
-	}
-	query += order + " LIMIT " + p.add(limit)
-	rows, err := s.db.QueryContext(ctx, query, p.vals...)
-	if err != nil {
-		return nil, err
-	}
-	return scanWorkflowCases(rows)
+	return `SELECT ` + cols + from + order + " LIMIT " + p.add(limit), p.vals
+}
+
+func (s *sqlStore) WorkflowCount(ctx context.Context, q WorkflowQuery) (int, error) {
+	var p params
+	from, _ := workflowWhere(q, &p)
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*)`+from, p.vals...).Scan(&n)
+	return n, err
 }
 
 func (s *sqlStore) Deliveries(ctx context.Context, objectID, version string) (map[string]Delivery, error) {

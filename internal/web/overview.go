@@ -45,9 +45,7 @@ type overviewData struct {
 	DueMore      bool
 	Overdue      int
 	Alerts       []pendingAlert
-	AlertsMore   bool
 	AlertsTotal  int
-	Scan         int        // how many deadlines the count looks at
 	Incidents    []sevCount // open incidents per common level, 5 to 0 then none (-1)
 	IncidentsAll int
 	IncidentsCap bool // at least overviewIncidents: the counts are of the newest ones
@@ -66,7 +64,7 @@ type overviewData struct {
 // severity, and the federation's health.
 func (s *Server) overview(w http.ResponseWriter, r *http.Request, q *req) error {
 	ctx := r.Context()
-	d := overviewData{CanIncidents: Can(q.role, CapIncidents), Scan: caseScan}
+	d := overviewData{CanIncidents: Can(q.role, CapIncidents)}
 	due, err := s.wf.Due(ctx, overviewDue+1)
 	if err != nil {
 		return err
@@ -93,17 +91,21 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, q *req) error 
 	if Can(q.role, CapAlerts) {
 		// The alerts received that wait on this node's acknowledgement are
 		// the open alerts of another node whose next deadline waits on us
-		// (all recipients of an alert share its deadline): found in the
-		// deadline index, the most urgent first, without reading states.
-		kept, more, capped, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "alert", DueOnly: true}, caseScan,
-			func(c store.WorkflowCase) (bool, bool) {
-				return c.Origin != self && slices.Contains(c.WaitingOn, self), false
-			})
+		// (all recipients of an alert share its deadline): this node's
+		// range of the store's waiting index, the most urgent first,
+		// counted there too, without reading states.
+		ws, err := store.Workflows(s.st)
 		if err != nil {
 			return err
 		}
-		d.AlertsTotal, d.AlertsMore = len(kept), more || capped
-		shown := kept[:min(len(kept), overviewAlerts)]
+		wq := store.WorkflowQuery{Kind: "alert", WaitingOn: self, NotOrigin: self, Limit: overviewAlerts, NoState: true}
+		shown, err := ws.WorkflowCases(ctx, wq)
+		if err != nil {
+			return err
+		}
+		if d.AlertsTotal, err = ws.WorkflowCount(ctx, wq); err != nil {
+			return err
+		}
 		extras := s.caseExtras(ctx, summaries(shown))
 		for _, c := range shown {
 			sm := s.summarize(c, q.now)

@@ -9,12 +9,13 @@ import (
 	"github.com/entraide/entraide/internal/workflow"
 )
 
-// caseScan bounds how many case rows a list reads to find the ones it
-// shows. The rows are read without their states (the store's index
-// columns only: kind, origin, title, severity, status, deadline, on whom
-// it waits), so that finding the alerts this node received among
-// thousands it sent costs little; only the rows shown are then read in
-// full, one indexed read each.
+// caseScan bounds how many case rows the lists that summarise many cases
+// read (the alerts chart, the incidents by severity): the rows are read
+// without their states (the store's index columns only). Lists that look
+// for some cases among many — the alerts this node received among those
+// it sent, those waiting on its answer — ask the store's indexes instead
+// (store.WorkflowQuery NotOrigin, WaitingOn), so that no bound can hide
+// one of them.
 const caseScan = 2000
 
 // scanCases reads at most caseScan summaries matching q (NoState), keeps
@@ -72,31 +73,20 @@ func (s *Server) summarize(c store.WorkflowCase, now time.Time) workflow.Summary
 	return sm
 }
 
-// full reads the state of the cases kept by a scan.
-func (s *Server) full(ctx context.Context, cs []store.WorkflowCase, now time.Time) ([]fullCase, error) {
-	ws, err := store.Workflows(s.st)
-	if err != nil {
-		return nil, err
+// fullRow is a case row read with its state as the console shows it; a
+// state that does not read is logged and left out.
+func (s *Server) fullRow(wc store.WorkflowCase, now time.Time) (fullCase, bool) {
+	var f struct {
+		State struct {
+			View json.RawMessage `json:"view"`
+		} `json:"state"`
+		Exercise string `json:"exercise"`
 	}
-	out := make([]fullCase, 0, len(cs))
-	for _, c := range cs {
-		wc, err := ws.WorkflowCase(ctx, c.ID)
-		if err != nil {
-			return nil, err
-		}
-		var f struct {
-			State struct {
-				View json.RawMessage `json:"view"`
-			} `json:"state"`
-			Exercise string `json:"exercise"`
-		}
-		if err := json.Unmarshal(wc.State, &f); err != nil {
-			s.log.Warn("console: case state does not read", "id", c.ID, "err", err)
-			continue
-		}
-		sm := s.summarize(wc, now)
-		sm.Exercise = f.Exercise
-		out = append(out, fullCase{Summary: sm, View: f.State.View, Exercise: f.Exercise})
+	if err := json.Unmarshal(wc.State, &f); err != nil {
+		s.log.Warn("console: case state does not read", "id", wc.ID, "err", err)
+		return fullCase{}, false
 	}
-	return out, nil
+	sm := s.summarize(wc, now)
+	sm.Exercise = f.Exercise
+	return fullCase{Summary: sm, View: f.State.View, Exercise: f.Exercise}, true
 }

@@ -26,6 +26,8 @@ func runWorkflow(t *testing.T, open Opener) {
 		{"WorkflowOlderFoldNeverWins", testWorkflowOlderFold},
 		{"WorkflowDeliveries", testWorkflowDeliveries},
 		{"WorkflowInvalid", testWorkflowInvalid},
+		{"WorkflowByOriginAndWaiting", testWorkflowByOrigin},
+		{"WorkflowReceivedAmongManySent", testWorkflowReceivedAmongSent},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -284,5 +286,146 @@ func testWorkflowInvalid(t *testing.T, e *env, ws store.WorkflowStore) {
 	}
 	if err := ws.PutWorkflowCase(e.ctx, store.WorkflowCase{Kind: "k"}, 0); !errors.Is(err, store.ErrInvalid) {
 		t.Errorf("case without id: %v", err)
+	}
+}
+
+// testWorkflowByOrigin: Origin, NotOrigin and WaitingOn select the cases a
+// node opened, those it received, and those whose next deadline waits on
+// it; WorkflowCount counts what WorkflowCases lists; the waiting index
+// follows every new state of a case (closed, deadline met, another party
+// awaited) but not an older fold.
+func testWorkflowByOrigin(t *testing.T, e *env, ws store.WorkflowStore) {
+	const a, b, c = "identity--a", "identity--b", "identity--c"
+	h := func(n int) time.Time { return Start.Add(time.Duration(n) * time.Hour) }
+	seq := int64(0)
+	put := func(n int, kind, origin string, open bool, due time.Time, waiting ...string) {
+		t.Helper()
+		seq++
+		id := fmt.Sprintf("x-a--00000000-0000-4000-8000-00000000000%d", n)
+		if err := ws.PutWorkflowCase(e.ctx, store.WorkflowCase{ID: id, Kind: kind, Origin: origin, Title: "t", Severity: -1, Status: "s",
+			Open: open, NextDue: due, WaitingOn: waiting, Opened: h(n), Updated: h(n), State: json.RawMessage(`{"n":1}`)}, seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(1, "alert", a, true, h(30), b, c)  // a's alert to b and c, both to acknowledge
+	put(2, "alert", b, true, h(20), a)     // b's alert to a: a acknowledges
+	put(3, "alert", c, true, h(10), a, b)  // c's alert to a and b
+	put(4, "alert", b, false, h(5), a)     // closed: waits on no one
+	put(5, "notice", b, true, h(15), a)    // b's notice to a
+	put(6, "notice", a, true, time.Time{}) // no open deadline
+	put(7, "alert", c, true, h(40), a, a)  // a listed twice: one row
+	put(8, "incident", a, true, h(12), a)  // a waits on itself
+	ids := func(cs []store.WorkflowCase) string {
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.ID[len(c.ID)-1:])
+		}
+		return strings.Join(out, " ")
+	}
+	check := func(when string) func(q store.WorkflowQuery, want string) {
+		return func(q store.WorkflowQuery, want string) {
+			t.Helper()
+			for _, noState := range []bool{false, true} {
+				q.NoState = noState
+				cs, err := ws.WorkflowCases(e.ctx, q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := ids(cs); got != want {
+					t.Errorf("%s: WorkflowCases(%+v) = %q, want %q", when, q, got, want)
+				}
+				if len(cs) > 0 && noState == strings.Contains(string(cs[0].State), `"n"`) {
+					t.Errorf("%s: WorkflowCases(%+v): state %s with NoState %v", when, q, cs[0].State, noState)
+				}
+			}
+			if q.Limit > 0 {
+				return // the count is of every match
+			}
+			q.Limit = 1 // ignored by the count
+			n, err := ws.WorkflowCount(e.ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := len(strings.Fields(want)); n != want {
+				t.Errorf("%s: WorkflowCount(%+v) = %d, want %d", when, q, n, want)
+			}
+		}
+	}
+	c1 := check("first")
+	c1(store.WorkflowQuery{Origin: a}, "8 6 1")
+	c1(store.WorkflowQuery{Kind: "alert", Origin: a}, "1")
+	c1(store.WorkflowQuery{Kind: "alert", NotOrigin: a}, "7 4 3 2")
+	c1(store.WorkflowQuery{Kind: "alert", NotOrigin: a, OpenOnly: true}, "7 3 2")
+	c1(store.WorkflowQuery{NotOrigin: a, Limit: 2}, "7 5")
+	c1(store.WorkflowQuery{WaitingOn: a}, "3 8 5 2 7")
+	c1(store.WorkflowQuery{WaitingOn: a, Kind: "alert"}, "3 2 7")
+	c1(store.WorkflowQuery{WaitingOn: a, Kind: "alert", NotOrigin: a}, "3 2 7")
+	c1(store.WorkflowQuery{WaitingOn: a, NotOrigin: a}, "3 5 2 7")
+	c1(store.WorkflowQuery{WaitingOn: a, Before: h(16)}, "3 8 5")
+	c1(store.WorkflowQuery{WaitingOn: a, DueOnly: true, Kind: "notice"}, "5")
+	c1(store.WorkflowQuery{WaitingOn: b}, "3 1")
+	c1(store.WorkflowQuery{WaitingOn: "identity--nobody"}, "")
+	c1(store.WorkflowQuery{DueOnly: true, Kind: "alert", NotOrigin: a}, "3 2 7")
+
+	// New states: a acknowledged c's alert 3 (it now waits on b alone), b's
+	// alert 2 was closed, a's own alert 1 now waits on c only.
+	put(3, "alert", c, true, h(10), b)
+	put(2, "alert", b, false, time.Time{})
+	put(1, "alert", a, true, h(30), c)
+	c2 := check("after new states")
+	c2(store.WorkflowQuery{WaitingOn: a}, "8 5 7")
+	c2(store.WorkflowQuery{WaitingOn: b}, "3")
+	c2(store.WorkflowQuery{WaitingOn: c}, "1")
+	// An older fold of case 3 (from fewer items) changes nothing.
+	id3 := "x-a--00000000-0000-4000-8000-000000000003"
+	if err := ws.PutWorkflowCase(e.ctx, store.WorkflowCase{ID: id3, Kind: "alert", Origin: c, Open: true, NextDue: h(10),
+		WaitingOn: []string{a}, Opened: h(3), Updated: h(3)}, 1); err != nil {
+		t.Fatal(err)
+	}
+	c3 := check("after an older fold")
+	c3(store.WorkflowQuery{WaitingOn: a}, "8 5 7")
+	c3(store.WorkflowQuery{WaitingOn: b}, "3")
+}
+
+// testWorkflowReceivedAmongSent: the one case a node received is found
+// among thousands it sent since, however few rows are asked for, and so
+// is the one that waits on it.
+func testWorkflowReceivedAmongSent(t *testing.T, e *env, ws store.WorkflowStore) {
+	const self, peer = "identity--self", "identity--peer"
+	received := "x-a--00000000-0000-4000-8000-000000000000"
+	if err := ws.PutWorkflowCase(e.ctx, store.WorkflowCase{ID: received, Kind: "alert", Origin: peer, Open: true,
+		NextDue: Start.Add(48 * time.Hour), WaitingOn: []string{self}, Opened: Start, Updated: Start}, 1); err != nil {
+		t.Fatal(err)
+	}
+	const sent = 600
+	for i := 1; i <= sent; i++ {
+		at := Start.Add(time.Duration(i) * time.Second)
+		if err := ws.PutWorkflowCase(e.ctx, store.WorkflowCase{ID: fmt.Sprintf("x-a--00000000-0000-4000-8000-%012d", i), Kind: "alert",
+			Origin: self, Open: true, NextDue: at.Add(4 * time.Hour), WaitingOn: []string{peer}, Opened: at, Updated: at}, int64(i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []store.WorkflowQuery{
+		{Kind: "alert", NotOrigin: self, Limit: 1, NoState: true},
+		{Kind: "alert", NotOrigin: self, OpenOnly: true, Limit: 1},
+		{Kind: "alert", WaitingOn: self, NotOrigin: self, Limit: 1},
+		{Kind: "alert", WaitingOn: self, DueOnly: true, Limit: 1},
+	} {
+		cs, err := ws.WorkflowCases(e.ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != 1 || cs[0].ID != received {
+			t.Errorf("WorkflowCases(%+v) = %d cases, want the one received", q, len(cs))
+		}
+		if n, err := ws.WorkflowCount(e.ctx, q); err != nil || n != 1 {
+			t.Errorf("WorkflowCount(%+v) = %d, %v; want 1", q, n, err)
+		}
+	}
+	if n, err := ws.WorkflowCount(e.ctx, store.WorkflowQuery{Kind: "alert", Origin: self}); err != nil || n != sent {
+		t.Errorf("sent: %d, %v; want %d", n, err, sent)
+	}
+	if n, err := ws.WorkflowCount(e.ctx, store.WorkflowQuery{WaitingOn: peer}); err != nil || n != sent {
+		t.Errorf("waiting on the peer: %d, %v; want %d", n, err, sent)
 	}
 }
