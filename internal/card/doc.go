@@ -58,6 +58,9 @@
 //  5. Cards do not expire; issued tells a newer card of a node from an older
 //     one (the reader decides what to do with an older one). Keys() lists
 //     all the node's keys, oldest first, for verifying its signed objects.
+//     ContentDigest and Changed compare cards by what they say, issued and
+//     signature aside: a node re-signs its card each time it announces it
+//     to its peers, and they tell "nothing new" from a change that way.
 //
 // Base64url is RFC 4648 section 5 without padding, decoded strictly (one
 // spelling per value); tls_certificate is standard padded base64 (section 4),

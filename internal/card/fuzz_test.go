@@ -13,7 +13,7 @@ import (
 
 // FuzzParse: Parse never panics; whatever it accepts reads back the same
 // from its Raw, can be signed again by its key holder into a card Parse
-// accepts, and carries a well-formed fingerprint.
+// accepts, and carries a well-formed fingerprint and content digest.
 func FuzzParse(f *testing.F) {
 	for _, name := range []string{"card.golden", "card-rotated.golden", "card-contacts.golden", "rotation.golden"} {
 		b := readFile(f, name)
@@ -39,6 +39,14 @@ func FuzzParse(f *testing.F) {
 		}
 		if len(c.Fingerprint()) != 39 {
 			t.Fatalf("fingerprint %q", c.Fingerprint())
+		}
+		// What a peer compares an announced card by: a digest, and
+		// nothing changed between a card and itself.
+		if d, err := c.ContentDigest(); err != nil || len(d) != 64 {
+			t.Fatalf("content digest %q, %v", d, err)
+		}
+		if ch, err := card.Changed(c, again); err != nil || len(ch) != 0 {
+			t.Fatalf("a card changed from itself: %v, %v", ch, err)
 		}
 		for _, k := range []ed25519.PrivateKey{fr, next} {
 			if !bytes.Equal(c.SigningKey, k[32:]) {

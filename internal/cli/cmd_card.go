@@ -79,7 +79,12 @@ federation TLS certificate and its points of contact, signed by the node.
 Give the card to a partner out of band (e-mail, USB stick), then read them its
 FINGERPRINT over the phone: they add the card with 'entraide peer add' only if
 it matches. --poc replaces the node's points of contact (a card needs at
-least one); they are kept for later exports.`)
+least one); they are kept for later exports.
+
+A card is given by hand once, to a new partner. After that, the running node
+('entraide serve --fed-listen') announces each change of its card (points of
+contact, certificate) to its pinned peers by itself; key changes travel as
+rotations ('entraide key rotate').`)
 	data := dataFlag(fs)
 	dbFlag(fs)
 	out := fs.String("out", "", "write the card to FILE instead of standard output")

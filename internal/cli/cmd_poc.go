@@ -27,7 +27,7 @@ and pings that check a partner's contact answers, as the UN directory's
 ping tests do.
 
   list    the directory: this node's and every peer's contacts by role, with ping statistics
-  set     set this node's point of contact for a role (on the next card export)
+  set     set this node's point of contact for a role (the running node announces it to peers)
   remove  remove a point of contact of this node
   ping    ask a partner's contact for a role to answer by a deadline; prints the ping's id
   pings   list the pings sent and received: who answered, how fast, what is overdue
@@ -60,8 +60,10 @@ passed before an answer), the answer rate (on time over decided), the median
 response time, and the last ping with who answered and how fast. The
 well-known roles a node lists no contact for are shown as missing.
 
-A peer's contacts are those of the card pinned here: when a partner changes
-them, ask for its new card and add it again ('entraide peer add CARD').`)
+A peer's contacts are those of the card pinned here. A partner's running node
+announces its new card when its contacts change, and this node pins it (same
+key, newer card); a partner whose node runs an older version sends its new
+card by hand ('entraide peer add CARD').`)
 	data := dataFlag(fs)
 	dbFlag(fs)
 	var peers stringList
@@ -269,11 +271,12 @@ same role), diplomatic, technical, crisis-liaison.
   (@user:server), xmpp, web (https URL), pgp (the OpenPGP fingerprint for
   encrypted e-mail).
 
-The contacts are kept in the node's settings and signed into its card at the
-next 'entraide card export'. Peers see them only once they have that card:
-send it to each partner, who adds it again with 'entraide peer add CARD' (a
-newer card of a pinned peer updates it); the federation does not carry
-cards by itself.`)
+The contacts are kept in the node's settings and signed into its card. The
+running node ('entraide serve --fed-listen') announces the new card to every
+pinned peer within 10 minutes (at once when it starts), and each peer pins
+it; a peer that cannot be reached gets it at a later round. A partner whose
+node runs an older version needs the card by hand: 'entraide card export',
+then 'entraide peer add CARD' on their side.`)
 	data := dataFlag(fs)
 	dbFlag(fs)
 	var spec contact.Spec
@@ -323,8 +326,8 @@ func pocRemove(ctx context.Context, env Env, args []string) error {
 Remove this node's points of contact for a role, or only the one named
 --name. ROLE may also be a role of an older card (liaison, …), to clean it
 up. A card needs at least one point of contact: set another before removing
-the last. As with 'poc set', peers see the change once they have the next
-card ('entraide card export', then 'entraide peer add CARD' on their side).`)
+the last. As with 'poc set', the running node announces the new card to its
+peers within 10 minutes (at once when it starts).`)
 	data := dataFlag(fs)
 	dbFlag(fs)
 	role := fs.String("role", "", "the role (required)")
@@ -385,8 +388,8 @@ func printOwnContacts(env Env, n *node.Node, role string, asJSON bool, data stri
 			fmt.Fprintf(w, "  %s\n", contactLine(c))
 		}
 	}
-	fmt.Fprintf(w, "Peers see the change once they have the new card: entraide card export --data %s --out CARD,\n", data)
-	fmt.Fprintln(w, "send it to each partner, who runs 'entraide peer add CARD'.")
+	fmt.Fprintln(w, "The running node (entraide serve --fed-listen) announces the new card to every peer within 10 minutes,")
+	fmt.Fprintf(w, "or at once when it starts; on a peer, 'entraide poc list --peer %s' shows it once pinned there.\n", n.Identity.Name)
 	return nil
 }
 

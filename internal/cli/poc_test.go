@@ -27,7 +27,7 @@ func TestPocFromTheCommandLine(t *testing.T) {
 		"--email", "cert@ria.example", "--phone", "+372 663 0299", "--language", "et,EN", "--language", "ru", "--hours", "24x7",
 		"--channel", "signal=+372 5555 0000", "--channel", "pgp=0123 4567 89ab cdef 0123 4567 89ab cdef 0123 4567")
 	if !strings.Contains(r.stdout, "csirt-24x7: CERT-EE duty officer (RIA), cert@ria.example, +372 663 0299, signal +372 5555 0000") ||
-		!strings.Contains(r.stdout, "entraide peer add CARD") {
+		!strings.Contains(r.stdout, "announces the new card to every peer") || !strings.Contains(r.stdout, "'entraide poc list --peer cert-ee'") {
 		t.Errorf("poc set:\n%s", r.stdout)
 	}
 	mustRun(t, "", "poc", "set", "--data", ee, "--role", "diplomatic", "--name", "Cyber diplomacy desk", "--email", "cyber@vm.example",
@@ -107,15 +107,37 @@ func TestPocFromTheCommandLine(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	for _, n := range []struct{ dir, port string }{{fr, frPort}, {ee, eePort}} {
+	serve := func(dir, port string) (stop func()) {
+		ctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
 		go func() {
-			runCtx(ctx, t, nil, "", "serve", "--data", n.dir, "--listen", "127.0.0.1:"+freePortNum(t), "--fed-listen", "127.0.0.1:"+n.port)
+			defer close(done)
+			runCtx(ctx, t, nil, "", "serve", "--data", dir, "--listen", "127.0.0.1:"+freePortNum(t), "--fed-listen", "127.0.0.1:"+port)
 		}()
+		return func() { cancel(); <-done }
 	}
+	serve(fr, frPort)
+	stopEE := serve(ee, eePort)
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(run(t, nil, "", "poc", "pings", "--data", ee, "--received").stdout, id) {
 		if time.Now().After(deadline) {
 			t.Fatalf("EE never received the ping; FR status:\n%s", run(t, nil, "", "status", "--data", fr).stdout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// EE adds a technical desk while its node is stopped; started again,
+	// the node announces its new card to FR, which pins it: FR's
+	// directory shows the desk without any card sent by hand.
+	stopEE()
+	r = mustRun(t, "", "poc", "set", "--data", ee, "--role", "technical", "--name", "RIA SOC", "--email", "soc@ria.example")
+	if !strings.Contains(r.stdout, "announces the new card to every peer") {
+		t.Errorf("poc set:\n%s", r.stdout)
+	}
+	serve(ee, eePort)
+	deadline = time.Now().Add(20 * time.Second)
+	for !strings.Contains(run(t, nil, "", "poc", "list", "--data", fr, "--peer", "cert-ee", "--role", "technical").stdout, "soc@ria.example") {
+		if time.Now().After(deadline) {
+			t.Fatalf("FR never pinned EE's card with its technical desk:\n%s", run(t, nil, "", "poc", "list", "--data", fr, "--peer", "cert-ee").stdout)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -183,7 +205,7 @@ func TestPocFromTheCommandLine(t *testing.T) {
 		t.Errorf("removing the last contact: exit %d %s", r.code, r.stderr)
 	}
 	cs := decode[[]card.Contact](t, mustRun(t, "", "poc", "remove", "--data", ee, "--role", "diplomatic", "--json").stdout)
-	if len(cs) != 1 || cs[0].Role != "csirt-24x7" {
+	if len(cs) != 2 || cs[0].Role != "csirt-24x7" || cs[1].Role != "technical" {
 		t.Errorf("EE's contacts after removing the diplomatic one: %+v", cs)
 	}
 }

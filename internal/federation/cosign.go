@@ -18,6 +18,8 @@ package federation
 //	     → 200 {"cosignature":"<signed note>"}
 //	POST /entraide/rotation        (application/json, a card rotation statement)
 //	     → 200 {"identity_id":"identity--…","keys":N,"applied":true|false}
+//	POST /entraide/card            (application/json, the caller's signed card: announce.go)
+//	     → 200 {"identity_id":"identity--…","updated":true|false,"issued":"…"}
 //
 // Every error is application/json:
 //
@@ -155,6 +157,9 @@ type cosignState struct {
 	// announced is, per peer identity id, how many of our rotations the
 	// peer confirmed.
 	announced map[string]int
+	// cards is, per peer identity id, the content digest of our card the
+	// peer confirmed (announce.go).
+	cards map[string]string
 }
 
 func (s *cosignState) get(name string) (tlog.Tree, bool) {
@@ -193,6 +198,8 @@ func (f *Federation) entraideHandler() http.Handler {
 			method, serve = http.MethodPost, f.serveCosign
 		case PathRotation:
 			method, serve = http.MethodPost, f.serveRotation
+		case PathCard:
+			method, serve = http.MethodPost, f.serveCard
 		default:
 			writeAPIError(w, apiErr(http.StatusNotFound, codeNotFound, "No such endpoint", r.URL.Path))
 			return
@@ -370,7 +377,8 @@ func (f *Federation) serveCosign(r *http.Request, p peer.Peer) (any, error) {
 }
 
 // CosignOnce runs one round: it announces our key rotations to the peers
-// that have not confirmed them (AnnounceRotations), then, if the log grew
+// that have not confirmed them (AnnounceRotations) and our card to those
+// that have not confirmed its content (AnnounceCard), then, if the log grew
 // since our last checkpoint by anything but cosignings of others'
 // checkpoints, signs a new checkpoint, and asks every pinned peer that has
 // not cosigned our latest checkpoint to cosign it. It returns every peer's
@@ -409,13 +417,14 @@ func (f *Federation) CosignOnce(ctx context.Context) error {
 		if err := f.announceTo(ctx, p); err != nil {
 			return fmt.Errorf("announcing our key rotations to %s: %w", p.Name, err)
 		}
+		cardErr := f.announceCardTo(ctx, p)
 		if !have {
-			return nil
+			return cardErr
 		}
 		if err := f.cosignWith(ctx, p, cp); err != nil {
-			return fmt.Errorf("cosigning with %s: %w", p.Name, err)
+			return errors.Join(cardErr, fmt.Errorf("cosigning with %s: %w", p.Name, err))
 		}
-		return nil
+		return cardErr
 	})
 }
 
