@@ -91,23 +91,52 @@ func (l *Log) Append(ctx context.Context, entries []Entry) ([]int64, error) {
 	if len(entries) == 0 {
 		return nil, nil
 	}
-	es := make([]Entry, len(entries))
+	build, err := l.Prepare(entries)
+	if err != nil {
+		return nil, err
+	}
+	var first int64
+	err = l.st.AppendAudit(ctx, func(tip Tip, r tlog.HashReader) ([]Entry, []tlog.Hash, error) {
+		first = tip.Size
+		return build(tip, r)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit: append: %w", err)
+	}
+	seqs := make([]int64, len(entries))
+	for i := range seqs {
+		seqs[i] = first + int64(i)
+	}
+	return seqs, nil
+}
+
+// Prepare checks entries and returns the build function that appends them,
+// as Storage.AppendAudit calls it (Seq and Time assigned as Append does),
+// for a storage transaction that writes them with what they record: the
+// store appends the entries of a received or shared batch in the
+// transaction that stores its objects (store.AddOptions.Audit). The build
+// function may be called more than once (a retried transaction); each call
+// starts afresh from the tip it is given.
+func (l *Log) Prepare(entries []Entry) (func(Tip, tlog.HashReader) ([]Entry, []tlog.Hash, error), error) {
+	in := make([]Entry, len(entries))
 	for i := range entries {
 		if err := entries[i].validate(); err != nil {
 			return nil, fmt.Errorf("audit: entry %d: %w", i, err)
 		}
-		es[i] = entries[i]
-		if len(es[i].Detail) == 0 {
-			es[i].Detail = nil
+		in[i] = entries[i]
+		if len(in[i].Detail) == 0 {
+			in[i].Detail = nil
 		}
 	}
-	var first int64
-	err := l.st.AppendAudit(ctx, func(tip Tip, r tlog.HashReader) ([]Entry, []tlog.Hash, error) {
+	return func(tip Tip, r tlog.HashReader) ([]Entry, []tlog.Hash, error) {
+		if len(in) == 0 {
+			return nil, nil, nil
+		}
+		es := slices.Clone(in)
 		now := l.clk.Now().UTC().Truncate(time.Microsecond)
 		if now.Before(tip.Time) {
 			now = tip.Time
 		}
-		first = tip.Size
 		edge, err := newEdgeReader(tip.Size, r)
 		if err != nil {
 			return nil, nil, err
@@ -124,15 +153,7 @@ func (l *Log) Append(ctx context.Context, entries []Entry) ([]int64, error) {
 			edge.add(hs)
 		}
 		return es, edge.added, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("audit: append: %w", err)
-	}
-	seqs := make([]int64, len(es))
-	for i := range seqs {
-		seqs[i] = first + int64(i)
-	}
-	return seqs, nil
+	}, nil
 }
 
 // edgeReader serves tlog the hashes an append needs: the roots of the

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -277,6 +278,28 @@ func (f *Federation) recordContact(ctx context.Context, peerID string, at time.T
 		delete(f.contact, peerID) // try again next time
 		f.mu.Unlock()
 	}
+}
+
+// batchAudit writes the audit entries of a batch in the transaction that
+// stores it (store.AddOptions.Audit): those known before the store (before:
+// refusals, policy denials) and those its outcomes make (after). A crash
+// then keeps both or neither — never objects received or shared without
+// their entries. Entries the log refuses (Prepare) are left to appendAudit
+// after the store, which logs the failure, as before.
+type batchAudit struct {
+	log     *audit.Log
+	before  []audit.Entry
+	after   func(results []store.AddResult) []audit.Entry
+	written bool // the store was given the entries
+}
+
+func (b *batchAudit) build(results []store.AddResult) store.AuditBuild {
+	build, err := b.log.Prepare(append(slices.Clone(b.before), b.after(results)...))
+	if err != nil {
+		return nil
+	}
+	b.written = true
+	return build
 }
 
 func (f *Federation) appendAudit(ctx context.Context, es ...audit.Entry) {

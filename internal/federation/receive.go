@@ -100,10 +100,13 @@ func (f *Federation) ingest(ctx context.Context, u store.User, c store.Collectio
 	var provs []store.Provenance
 	var at []int
 	var entries []audit.Entry
+	refusal := func(id, version, reason string) audit.Entry {
+		return audit.Entry{Kind: audit.KindRefuse, Actor: p.Name, Peer: p.IdentityID,
+			ObjectID: id, ObjectVersion: version, Community: com.Name, Reason: reason}
+	}
 	refuse := func(i int, id, version, reason string) {
 		outs[i] = taxii.Outcome{ID: id, Version: version, Message: reason}
-		entries = append(entries, audit.Entry{Kind: audit.KindRefuse, Actor: p.Name, Peer: p.IdentityID,
-			ObjectID: id, ObjectVersion: version, Community: com.Name, Reason: reason})
+		entries = append(entries, refusal(id, version, reason))
 	}
 	wh := f.workflowHook()
 	var windex []store.WorkflowIndex
@@ -186,15 +189,31 @@ func (f *Federation) ingest(ctx context.Context, u store.User, c store.Collectio
 		if err != nil {
 			return nil, err
 		}
+		// The receipts (and the refusals before them) are written with
+		// the objects: a crash keeps both or neither.
+		ba := &batchAudit{log: f.audit, before: entries, after: func(results []store.AddResult) []audit.Entry {
+			var es []audit.Entry
+			for k, r := range results {
+				switch r.Outcome {
+				case store.Added, store.Duplicate:
+					tlp, _ := objs[k].TLP()
+					es = append(es, audit.Entry{Kind: audit.KindReceive, Actor: p.Name, Peer: p.IdentityID,
+						ObjectID: r.ID, ObjectVersion: r.Version, Community: com.Name, TLP: tlpName(tlp),
+						Detail: map[string]string{"outcome": r.Outcome.String(), "origin": provs[k].Origin}})
+				default:
+					es = append(es, refusal(r.ID, r.Version, r.Message))
+				}
+			}
+			return es
+		}}
 		results, err := f.st.AddObjectsWith(ctx, c.ID, objs, store.AddOptions{Provenance: provs, Sealer: sealer, Workflow: windex,
-			Fold: workflowFold(wh)})
+			Fold: workflowFold(wh), Audit: ba.build})
 		if err != nil {
 			return nil, err
 		}
 		f.workflowChanged(ctx, wh, windex)
 		for k, r := range results {
 			i := at[k]
-			tlp, _ := objs[k].TLP()
 			switch r.Outcome {
 			case store.Added, store.Duplicate:
 				msg := ""
@@ -202,12 +221,14 @@ func (f *Federation) ingest(ctx context.Context, u store.User, c store.Collectio
 					msg = "already present"
 				}
 				outs[i] = taxii.Outcome{ID: r.ID, Version: r.Version, OK: true, Message: msg}
-				entries = append(entries, audit.Entry{Kind: audit.KindReceive, Actor: p.Name, Peer: p.IdentityID,
-					ObjectID: r.ID, ObjectVersion: r.Version, Community: com.Name, TLP: tlpName(tlp),
-					Detail: map[string]string{"outcome": r.Outcome.String(), "origin": provs[k].Origin}})
 			default:
-				refuse(i, r.ID, r.Version, r.Message)
+				outs[i] = taxii.Outcome{ID: r.ID, Version: r.Version, Message: r.Message}
 			}
+		}
+		if ba.written {
+			entries = nil
+		} else {
+			entries = append(entries, ba.after(results)...)
 		}
 	}
 	f.appendAudit(ctx, entries...)

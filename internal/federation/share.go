@@ -190,8 +190,22 @@ func (f *Federation) Share(ctx context.Context, req ShareRequest) (*ShareResult,
 	if err != nil {
 		return nil, err
 	}
+	// The share entries (and the denials) are written with the objects.
+	ba := &batchAudit{log: f.audit, before: entries, after: func(results []store.AddResult) []audit.Entry {
+		var es []audit.Entry
+		for i, r := range results {
+			if r.Outcome == store.Conflict {
+				continue
+			}
+			tlp, _ := objs[i].TLP()
+			es = append(es, audit.Entry{Kind: audit.KindShare, Actor: req.Actor, ObjectID: r.ID, ObjectVersion: r.Version,
+				TLP: tlpName(tlp), Detail: withPath(map[string]string{"communities": strings.Join(dist.Communities, ","), "nodes": strings.Join(dist.Nodes, ","),
+					"recipients": fmt.Sprint(len(res.Objects[i].To))})})
+		}
+		return es
+	}}
 	results, err := f.st.AddObjectsWith(ctx, def.ID, objs, store.AddOptions{AlsoCollections: also, Provenance: provs, Outbox: outbox, Sealer: sealer, Workflow: windex,
-		Fold: workflowFold(wh)})
+		Fold: workflowFold(wh), Audit: ba.build})
 	if err != nil {
 		return nil, err
 	}
@@ -199,16 +213,13 @@ func (f *Federation) Share(ctx context.Context, req ShareRequest) (*ShareResult,
 	for i, r := range results {
 		so := &res.Objects[i]
 		so.Outcome, so.Message = r.Outcome, r.Message
-		tlp, _ := objs[i].TLP()
-		if r.Outcome == store.Conflict {
-			continue
+		if r.Outcome != store.Conflict {
+			res.Queued += len(so.To)
 		}
-		res.Queued += len(so.To)
-		entries = append(entries, audit.Entry{Kind: audit.KindShare, Actor: req.Actor, ObjectID: r.ID, ObjectVersion: r.Version,
-			TLP: tlpName(tlp), Detail: withPath(map[string]string{"communities": strings.Join(dist.Communities, ","), "nodes": strings.Join(dist.Nodes, ","),
-				"recipients": fmt.Sprint(len(so.To))})})
 	}
-	f.appendAudit(ctx, entries...)
+	if !ba.written {
+		f.appendAudit(ctx, append(entries, ba.after(results)...)...)
+	}
 	for _, t := range outbox {
 		f.Wake(t.Peer)
 	}

@@ -48,71 +48,9 @@ func (s *sqlStore) AppendAudit(ctx context.Context, build func(audit.Tip, tlog.H
 	// may not know. An error before it rolls the transaction back.
 	var committing []audit.Entry
 	err := s.write(ctx, func(tx *sql.Tx) error {
-		committing = nil
-		// Every statement of an append is prepared once on the write
-		// connection: appends are small and frequent, and parsing would be
-		// a good part of their cost.
-		q := func(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-			st, err := s.writeStmt(ctx, query)
-			if err != nil {
-				return nil, err
-			}
-			return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
-		}
-		tip, err := auditTip(ctx, q)
-		if err != nil {
-			return err
-		}
-		r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) { return s.readAuditHashes(ctx, q, idx) })
-		es, hs, err := build(tip, r)
-		if err != nil {
-			return err
-		}
-		if len(es) == 0 {
-			if len(hs) != 0 {
-				return auditErr(ErrInvalid, audit.ErrInvalid, "%d hashes for no entry", len(hs))
-			}
-			return nil
-		}
-		size := tip.Size + int64(len(es))
-		base := tlog.StoredHashCount(tip.Size)
-		if want := tlog.StoredHashCount(size) - base; int64(len(hs)) != want {
-			return auditErr(ErrInvalid, audit.ErrInvalid, "%d hashes for %d entries after %d, want %d", len(hs), len(es), tip.Size, want)
-		}
-		last := tip.Time
-		rows := make([][]any, len(es))
-		for i := range es {
-			e := &es[i]
-			if e.Seq != tip.Size+int64(i) {
-				return auditErr(ErrInvalid, audit.ErrInvalid, "entry %d has seq %d, want %d", i, e.Seq, tip.Size+int64(i))
-			}
-			if e.Time.Before(last) {
-				return auditErr(ErrInvalid, audit.ErrInvalid, "entry %d is dated %v, before the entry before it (%v)", e.Seq, e.Time, last)
-			}
-			last = e.Time
-			rows[i] = []any{e.Seq, e.Time.UnixMicro(), string(e.Kind), e.Actor, e.Peer, e.ObjectID, e.ObjectVersion,
-				e.Community, e.TLP, e.Reason, audit.EncodeDetail(e.Detail)}
-		}
-		if err := s.auditInsert(ctx, tx, "audit_entries", auditEntryColumns, rows); err != nil {
-			return fmt.Errorf("store: audit: insert entries: %w", err)
-		}
-		hrows := make([][]any, len(hs))
-		for i := range hs {
-			hrows[i] = []any{base + int64(i), hs[i][:]}
-		}
-		if err := s.auditInsert(ctx, tx, "audit_hashes", []string{"idx", "hash"}, hrows); err != nil {
-			return fmt.Errorf("store: audit: insert hashes: %w", err)
-		}
-		st, err := s.writeStmt(ctx, `UPDATE counters SET value = CASE name WHEN 'audit_size' THEN CAST($1 AS BIGINT) ELSE CAST($2 AS BIGINT) END
-			WHERE name IN ('audit_size', 'audit_time')`)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, size, last.UnixMicro()); err != nil {
-			return err
-		}
-		committing = es
-		return nil
+		var err error
+		committing, err = s.appendAuditTx(ctx, tx, build)
+		return err
 	})
 	if err != nil && len(committing) > 0 && ctx.Err() != nil && s.auditCommitted(context.WithoutCancel(ctx), committing) {
 		// The context was cancelled while COMMIT was under way and the
@@ -121,6 +59,74 @@ func (s *sqlStore) AppendAudit(ctx context.Context, build func(audit.Tip, tlog.H
 		return nil
 	}
 	return err
+}
+
+// appendAuditTx is AppendAudit's work in the write transaction tx (also
+// AddObjectsWith's, for AddOptions.Audit): it returns the entries written.
+func (s *sqlStore) appendAuditTx(ctx context.Context, tx *sql.Tx, build func(audit.Tip, tlog.HashReader) ([]audit.Entry, []tlog.Hash, error)) ([]audit.Entry, error) {
+	// Every statement of an append is prepared once on the write
+	// connection: appends are small and frequent, and parsing would be
+	// a good part of their cost.
+	q := func(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+		st, err := s.writeStmt(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	tip, err := auditTip(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	r := tlog.HashReaderFunc(func(idx []int64) ([]tlog.Hash, error) { return s.readAuditHashes(ctx, q, idx) })
+	es, hs, err := build(tip, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(es) == 0 {
+		if len(hs) != 0 {
+			return nil, auditErr(ErrInvalid, audit.ErrInvalid, "%d hashes for no entry", len(hs))
+		}
+		return nil, nil
+	}
+	size := tip.Size + int64(len(es))
+	base := tlog.StoredHashCount(tip.Size)
+	if want := tlog.StoredHashCount(size) - base; int64(len(hs)) != want {
+		return nil, auditErr(ErrInvalid, audit.ErrInvalid, "%d hashes for %d entries after %d, want %d", len(hs), len(es), tip.Size, want)
+	}
+	last := tip.Time
+	rows := make([][]any, len(es))
+	for i := range es {
+		e := &es[i]
+		if e.Seq != tip.Size+int64(i) {
+			return nil, auditErr(ErrInvalid, audit.ErrInvalid, "entry %d has seq %d, want %d", i, e.Seq, tip.Size+int64(i))
+		}
+		if e.Time.Before(last) {
+			return nil, auditErr(ErrInvalid, audit.ErrInvalid, "entry %d is dated %v, before the entry before it (%v)", e.Seq, e.Time, last)
+		}
+		last = e.Time
+		rows[i] = []any{e.Seq, e.Time.UnixMicro(), string(e.Kind), e.Actor, e.Peer, e.ObjectID, e.ObjectVersion,
+			e.Community, e.TLP, e.Reason, audit.EncodeDetail(e.Detail)}
+	}
+	if err := s.auditInsert(ctx, tx, "audit_entries", auditEntryColumns, rows); err != nil {
+		return nil, fmt.Errorf("store: audit: insert entries: %w", err)
+	}
+	hrows := make([][]any, len(hs))
+	for i := range hs {
+		hrows[i] = []any{base + int64(i), hs[i][:]}
+	}
+	if err := s.auditInsert(ctx, tx, "audit_hashes", []string{"idx", "hash"}, hrows); err != nil {
+		return nil, fmt.Errorf("store: audit: insert hashes: %w", err)
+	}
+	st, err := s.writeStmt(ctx, `UPDATE counters SET value = CASE name WHEN 'audit_size' THEN CAST($1 AS BIGINT) ELSE CAST($2 AS BIGINT) END
+		WHERE name IN ('audit_size', 'audit_time')`)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, size, last.UnixMicro()); err != nil {
+		return nil, err
+	}
+	return es, nil
 }
 
 // auditCommitDeadline bounds how long auditCommitted waits for the fate of

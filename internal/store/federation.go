@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/entraide/entraide/internal/audit"
 	"github.com/entraide/entraide/internal/stix"
 )
 
@@ -109,7 +112,17 @@ type AddOptions struct {
 	// stored item is never left waiting for its case's state; nil leaves
 	// the items unapplied (UnappliedWorkflowCases) for the caller to fold.
 	Fold CaseFolder
+	// Audit, when set, appends to the audit log in the same transaction
+	// what it returns for the batch's outcomes: the build function of an
+	// append, as audit.Storage.AppendAudit takes it (audit.Log.Prepare);
+	// nil appends nothing. The entries that record a batch (received,
+	// shared, refused) are then written with it or not at all.
+	Audit func(results []AddResult) AuditBuild
 }
+
+// AuditBuild builds an append to the audit log from its tip (see
+// audit.Storage.AppendAudit).
+type AuditBuild = func(audit.Tip, tlog.HashReader) ([]audit.Entry, []tlog.Hash, error)
 
 // CaseFolder computes the state of a case from its items, as WorkflowItems
 // returns them (the batch's own included), inside the transaction of
@@ -215,7 +228,7 @@ func parseTLPValue(s string) stix.TLP {
 
 // addWith writes, in AddObjectsWith's transaction tx and after the objects,
 // what opt asks besides them: provenance, workflow index rows (and their
-// cases' states), outbox rows.
+// cases' states), outbox rows, audit entries.
 func (s *sqlStore) addWith(ctx context.Context, tx *sql.Tx, objs []*stix.Object, results []AddResult, vers []*version, opt AddOptions) error {
 	if len(opt.Provenance) > 0 {
 		if err := s.insertProvenance(ctx, tx, vers, opt.Provenance); err != nil {
@@ -233,7 +246,16 @@ func (s *sqlStore) addWith(ctx context.Context, tx *sql.Tx, objs []*stix.Object,
 		}
 	}
 	if len(opt.Outbox) > 0 {
-		return s.insertOutbox(ctx, tx, objs, results, vers, opt.Outbox)
+		if err := s.insertOutbox(ctx, tx, objs, results, vers, opt.Outbox); err != nil {
+			return err
+		}
+	}
+	if opt.Audit != nil {
+		if build := opt.Audit(slices.Clone(results)); build != nil {
+			if _, err := s.appendAuditTx(ctx, tx, build); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ func runFederation(t *testing.T, open Opener) {
 		{"OutboxStats", testOutboxStats},
 		{"OutboxTotals", testOutboxTotals},
 		{"AddObjectsWithFold", testAddWithFold},
+		{"AddObjectsWithAudit", testAddWithAudit},
 		{"ProvenanceFirstWriterWins", testProvenanceFirst},
 		{"SharingLog", testSharingLog},
 		{"RemovePeerFailsItsQueue", testRemovePeerQueue},
