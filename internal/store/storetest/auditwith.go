@@ -62,7 +62,9 @@ func testAddWithAudit(t *testing.T, e *env) {
 	// A build that fails fails the batch.
 	failing := Indicators(1, 1403)
 	_, err = e.s.AddObjectsWith(e.ctx, c, failing, store.AddOptions{Audit: func([]store.AddResult) store.AuditBuild {
-		return func(audit.Tip, tlog.HashReader) ([]audit.Entry, []tlog.Hash, error) { return nil, nil, errors.New("no") }
+		return func(audit.Tip, tlog.HashReader) ([]audit.Entry, []tlog.Hash, error) {
+			return nil, nil, errors.New("no")
+		}
 	}})
 	if err == nil || len(e.list(c, store.Query{IDs: []string{failing[0].ID}})) != 0 {
 		t.Fatalf("a failed audit build: %v, and the object was stored", err)
