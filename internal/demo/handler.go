@@ -6,6 +6,7 @@ import (
 	"log"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/node"
@@ -21,9 +22,23 @@ const consolePrefix = web.Prefix
 // (portal.Handler): the web console under /console/, the workflows' JSON
 // API under /entraide/v1/ and TAXII 2.1 for everything else, with one
 // authenticator for the three.
+//
+// Its console sessions last SessionIdle without a request and SessionMaxAge
+// at most, on the node's clock: while the exercise plays, that clock runs at
+// the exercise's speed (360 times real time by default), and the console's
+// usual hour of idleness would end a person's session in ten real seconds,
+// in the middle of the acknowledgement the demo asks them to make.
 func Handler(ctx context.Context, n *node.Node, fed *federation.Federation, wf *workflow.Engine, log *slog.Logger) (http.Handler, error) {
-	return portal.Handler(ctx, n, fed, wf, log)
+	return portal.Handler(ctx, n, fed, wf, log, portal.SessionLifetimes(SessionIdle, SessionMaxAge))
 }
+
+// The demo consoles' session lifetimes, in node time (see Handler): longer
+// than any exercise the demo plays at full speed. The demo's nodes live in
+// a temporary directory that Ctrl-C removes, sessions with them.
+const (
+	SessionIdle   = 7 * 24 * time.Hour
+	SessionMaxAge = 30 * 24 * time.Hour
+)
 
 // discardLog silences net/http's own messages (a browser refusing the
 // self-signed certificate, mostly): the demo's log says what matters.

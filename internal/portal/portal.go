@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/entraide/entraide/internal/api"
 	"github.com/entraide/entraide/internal/contact"
@@ -37,7 +38,7 @@ import (
 // by the federation's sharing decision for users (TLP:RED only to its
 // named users, opened from its sealed form and audited; RED objects users
 // add are sealed at rest). A nil log discards.
-func Handler(ctx context.Context, n *node.Node, fed *federation.Federation, wf *workflow.Engine, log *slog.Logger) (http.Handler, error) {
+func Handler(ctx context.Context, n *node.Node, fed *federation.Federation, wf *workflow.Engine, log *slog.Logger, opts ...Option) (http.Handler, error) {
 	if n == nil || fed == nil || wf == nil {
 		return nil, errors.New("portal: a node, its federation and its workflow engine are required")
 	}
@@ -61,9 +62,13 @@ func Handler(ctx context.Context, n *node.Node, fed *federation.Federation, wf *
 	if err != nil {
 		return nil, err
 	}
-	console, err := web.New(web.Options{Engine: wf, Federation: fed, Store: n.Store, Clock: n.Clock, Log: log, Auth: auth,
+	wo := web.Options{Engine: wf, Federation: fed, Store: n.Store, Clock: n.Clock, Log: log, Auth: auth,
 		Node:      web.NodeInfo{Name: n.Identity.Name, Org: n.Identity.Org, Country: n.Identity.Country},
-		Directory: func(ctx context.Context) ([]contact.Node, error) { return contact.Nodes(ctx, n, fed.Registry()) }})
+		Directory: func(ctx context.Context) ([]contact.Node, error) { return contact.Nodes(ctx, n, fed.Registry()) }}
+	for _, o := range opts {
+		o(&wo)
+	}
+	console, err := web.New(wo)
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +87,18 @@ func Handler(ctx context.Context, n *node.Node, fed *federation.Federation, wf *
 	})
 	mux.Handle("/", taxiiHandler)
 	return mux, nil
+}
+
+// Option changes how the listener is built; serve uses none.
+type Option func(*web.Options)
+
+// SessionLifetimes sets how long a console session lasts without a request
+// (idle) and at most (maxAge), on the node's clock; ≤ 0 keeps the console's
+// default. The demo needs it: while its exercise plays, the nodes' clocks
+// run hundreds of times faster than real time, and an hour of idleness on
+// them is a few real seconds.
+func SessionLifetimes(idle, maxAge time.Duration) Option {
+	return func(o *web.Options) { o.IdleTimeout, o.MaxAge = idle, maxAge }
 }
 
 // WantsHTML reports whether a request's Accept header asks for HTML

@@ -29,7 +29,7 @@ type listener struct {
 
 // newListener inits and opens a node on a fake clock and serves its user
 // listener (portal.Handler) over TLS.
-func newListener(t *testing.T) *listener {
+func newListener(t *testing.T, opts ...portal.Option) *listener {
 	t.Helper()
 	ctx := context.Background()
 	clk := clock.NewFake(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
@@ -46,7 +46,7 @@ func newListener(t *testing.T) *listener {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := portal.Handler(ctx, n, fed, wf, nil)
+	h, err := portal.Handler(ctx, n, fed, wf, nil, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,5 +201,55 @@ func TestWantsHTML(t *testing.T) {
 		if got := portal.WantsHTML(r); got != want {
 			t.Errorf("Accept %q: %v, want %v", h, got, want)
 		}
+	}
+}
+
+// A console session on a listener built with SessionLifetimes lasts as
+// long as it says, on the node's clock; the default ends it after an
+// idle hour. (The demo's nodes run fast while its exercise plays.)
+func TestSessionLifetimes(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		opts  []portal.Option
+		after time.Duration
+		want  bool
+	}{
+		{"default, idle 2h", nil, 2 * time.Hour, false},
+		{"default, idle 30m", nil, 30 * time.Minute, true},
+		{"demo lifetimes, idle 2h", []portal.Option{portal.SessionLifetimes(7*24*time.Hour, 30*24*time.Hour)}, 2 * time.Hour, true},
+		{"demo lifetimes, idle 8 days", []portal.Option{portal.SessionLifetimes(7*24*time.Hour, 30*24*time.Hour)}, 8 * 24 * time.Hour, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l := newListener(t, c.opts...)
+			login := l.do("POST", "/console/login", "text/html", "", "", url.Values{"name": {"admin"}, "password": {password}})
+			var cookies []*http.Cookie
+			for _, ck := range login.Cookies() {
+				if ck.Value != "" {
+					cookies = append(cookies, ck)
+				}
+			}
+			if login.StatusCode != http.StatusSeeOther && login.StatusCode != http.StatusFound || len(cookies) == 0 {
+				t.Fatalf("login: %d, cookies %v", login.StatusCode, login.Cookies())
+			}
+			l.clk.Advance(c.after)
+			req, err := http.NewRequest("GET", l.srv.URL+"/console/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Accept", "text/html")
+			for _, ck := range cookies {
+				req.AddCookie(ck)
+			}
+			hc := &http.Client{Transport: l.srv.Client().Transport,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := hc.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if got := resp.StatusCode == http.StatusOK; got != c.want {
+				t.Errorf("after %v idle: GET /console/ = %d, logged in %v, want %v", c.after, resp.StatusCode, got, c.want)
+			}
+		})
 	}
 }
