@@ -27,7 +27,9 @@ import (
 	"strings"
 
 	"github.com/entraide/entraide/internal/clock"
+	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/node"
+	"github.com/entraide/entraide/internal/policy"
 	"github.com/entraide/entraide/internal/stix"
 	"github.com/entraide/entraide/internal/store"
 	"github.com/entraide/entraide/internal/user"
@@ -180,7 +182,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusForbidden, "user %s may not act on the cooperation workflows: that needs write permission on collection %q (entraide user grant NAME --write %s) or the admin flag",
 			u.Name, s.collName(), s.collName())
 	}
-	return h(w, r, u)
+	// What a user does through the API is audited as done through it: the
+	// shares the engine makes for their requests (a case opened, a step
+	// taken) name this path, as the console's name theirs.
+	return h(w, r.WithContext(federation.WithPath(r.Context(), policy.PathAPI)), u)
 }
 
 func (s *Server) collName() string {

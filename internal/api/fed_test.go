@@ -12,6 +12,7 @@ import (
 	"github.com/entraide/entraide/internal/cooperation"
 	"github.com/entraide/entraide/internal/federation"
 	"github.com/entraide/entraide/internal/federation/fedtest"
+	"github.com/entraide/entraide/internal/policy"
 	"github.com/entraide/entraide/internal/stix/stixschema"
 	"github.com/entraide/entraide/internal/store"
 	"github.com/entraide/entraide/internal/store/pgtest"
@@ -174,6 +175,33 @@ func runAPIStory(t *testing.T, db func(t testing.TB, name string) string) {
 	alice.do("GET", "/entraide/v1/workflows?limit=1", "").decode(t, &list)
 	if len(list) != 1 || list[0].Status != "closed" || list[0].Open {
 		t.Fatalf("all alerts: %+v", list)
+	}
+	// What people did through the API is audited as done through it: the
+	// alert and its closure at FR, the acknowledgement at DE.
+	apiShares(t, fr, "alice", 2)
+	apiShares(t, de, "duty", 1)
+}
+
+// apiShares checks that n's audit log holds exactly want shares by actor,
+// and that each says it was asked for through the API.
+func apiShares(t *testing.T, n *fedtest.Node, actor string, want int) {
+	t.Helper()
+	es, err := n.Fed.Audit().Entries(t.Context(), audit.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for _, e := range es {
+		if e.Kind != audit.KindShare || e.Actor != actor {
+			continue
+		}
+		got++
+		if e.Detail["path"] != string(policy.PathAPI) {
+			t.Errorf("%s: %s's share of %s is audited with path %q, want %q", n.Name, actor, e.ObjectID, e.Detail["path"], policy.PathAPI)
+		}
+	}
+	if got != want {
+		t.Errorf("%s: %d shares by %s in the audit log, want %d", n.Name, got, actor, want)
 	}
 }
 
