@@ -44,16 +44,43 @@ type alertsData struct {
 	Chart    *svgChart
 }
 
-// alertStatus says where an alert stands, in the person's language (the
-// engine's own status text is English).
-func alertStatus(cat *catalogue, v alert.View, open bool) string {
+// alertStatus says where an alert stands as this node can know it, in the
+// person's language (the engine's own status text is English). The sender
+// holds every recipient's acknowledgement and counts them; a recipient
+// holds its own only (acknowledgements go to the sender alone), so it says
+// where its own stands and never counts the others' as awaited. ours is
+// this node's acknowledgement, nil when it is not a recipient.
+func alertStatus(cat *catalogue, v alert.View, open, sent bool, ours *alert.Recipient) string {
 	switch {
 	case v.ClosedAt != nil || !open:
 		return cat.T("alert.status.closed")
+	case !sent && ours == nil:
+		return cat.T("alert.status.received")
+	case !sent && ours.AcknowledgedAt == nil:
+		return cat.T("alert.status.yours")
+	case !sent:
+		return cat.T("alert.status.ackedhere")
 	case v.Acknowledged == len(v.Recipients):
 		return cat.T("alert.status.acknowledged")
 	}
 	return cat.T("alert.status.awaiting", len(v.Recipients)-v.Acknowledged, len(v.Recipients))
+}
+
+// alertSent says whether this node sent the alert: the fold says so
+// (View.Sent); a state folded before it did is told by its origin.
+func alertSent(v alert.View, origin, self string) bool {
+	return v.Sent || origin == self
+}
+
+// ourRecipient is this node's entry among an alert's recipients, nil when
+// it is not one.
+func ourRecipient(v *alert.View, self string) *alert.Recipient {
+	for i := range v.Recipients {
+		if v.Recipients[i].Node == self {
+			return &v.Recipients[i]
+		}
+	}
+	return nil
 }
 
 func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
@@ -80,14 +107,16 @@ func (s *Server) alerts(w http.ResponseWriter, r *http.Request, q *req) error {
 			continue
 		}
 		row := alertRow{Summary: fc.Summary, AckBy: v.AckBy, Acknowledged: v.Acknowledged, Recipients: len(v.Recipients),
-			StatusText: alertStatus(q.c, v, fc.Summary.Open)}
-		for i := range v.Recipients {
-			if v.Recipients[i].Node == self {
-				row.Ours = &v.Recipients[i]
-			}
-		}
+			Ours: ourRecipient(&v, self)}
+		// Each box is answered from the origin index, so the box says who
+		// sent it; the view agrees.
+		rowSent := alertSent(v, fc.Summary.Origin.ID, self)
+		row.StatusText = alertStatus(q.c, v, fc.Summary.Open, rowSent, row.Ours)
+		// Overdue is what this node waits for and does not have: every
+		// recipient's acknowledgement on the sender, its own on a
+		// recipient — never another recipient's, which it cannot know.
 		row.Overdue = fc.Summary.Open && v.AckBy.Before(q.now) &&
-			(sent && v.Acknowledged < len(v.Recipients) || !sent && row.Ours != nil && row.Ours.AcknowledgedAt == nil)
+			(rowSent && v.Acknowledged < len(v.Recipients) || !rowSent && row.Ours != nil && row.Ours.AcknowledgedAt == nil)
 		d.Rows = append(d.Rows, row)
 	}
 	if more && d.Limit < alertListMax {
@@ -153,6 +182,7 @@ type alertDetailData struct {
 	Rows       []recipientRow
 	StatusText string
 	Sent       bool // this node sent it
+	Unknown    int  // recipients whose acknowledgements do not reach this node
 	Ours       *alert.Recipient
 	CanAck     bool
 	CanClose   bool
@@ -193,23 +223,29 @@ func (s *Server) showAlert(w http.ResponseWriter, r *http.Request, q *req, id st
 		return err
 	}
 	self := s.wf.Self()
-	d.Sent = vw.Origin.ID == self
+	d.Sent = alertSent(d.Alert, vw.Origin.ID, self)
+	d.Ours = ourRecipient(&d.Alert, self)
 	delivered := map[string]workflow.PartyView{}
 	for _, p := range vw.Parties {
 		delivered[p.ID] = p
 	}
-	for i, rc := range d.Alert.Recipients {
+	for _, rc := range d.Alert.Recipients {
+		// What this node can know of a recipient's acknowledgement: all
+		// of it on the sender, its own on a recipient; another
+		// recipient's is not known here — neither given nor missing, and
+		// never overdue here.
+		rc.Known = d.Sent || rc.Known || rc.Node == self
 		row := recipientRow{Recipient: rc, Name: s.wf.NodeName(rc.Node),
-			Overdue: vw.Open && (d.Sent || rc.Known) && rc.AcknowledgedAt == nil && d.Alert.AckBy.Before(q.now)}
+			Overdue: vw.Open && rc.Known && (d.Sent || rc.Node == self) && rc.AcknowledgedAt == nil && d.Alert.AckBy.Before(q.now)}
 		if p, ok := delivered[rc.Node]; ok && d.Sent {
 			row.DeliveredAt, row.Attempts, row.LastError = p.DeliveredAt, p.Attempts, p.LastError
 		}
-		if rc.Node == self {
-			d.Ours = &d.Alert.Recipients[i]
+		if !rc.Known {
+			d.Unknown++
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	d.StatusText = alertStatus(q.c, d.Alert, vw.Open)
+	d.StatusText = alertStatus(q.c, d.Alert, vw.Open, d.Sent, d.Ours)
 	act := Can(q.role, CapAlertsAct) && vw.Open
 	d.CanAck = act && !d.Sent && d.Ours != nil
 	d.CanClose = act && d.Sent

@@ -20,7 +20,8 @@ type caseData struct {
 	FormErrorEN bool // FormError is the engine's words, in English
 	FormAction  string
 	Actions     []actionForm
-	Legal       *legalData // a Budapest preservation request's disclosures and chains
+	Legal       *legalData  // a Budapest preservation request's disclosures and chains
+	Assist      *assistData // an assistance request's answers as this node knows them
 }
 
 // caseDetail shows a case of any kind the role may see; kinds with their
@@ -56,6 +57,9 @@ func (s *Server) renderCaseForm(w http.ResponseWriter, r *http.Request, q *req, 
 	d := caseData{View: vw, FormError: msg, FormErrorEN: english && msg != "", FormAction: action, Actions: s.allowedActions(r.Context(), q, vw)}
 	var err error
 	if d.Legal, err = s.legalDetail(r.Context(), q, vw); err != nil {
+		return err
+	}
+	if d.Assist, err = s.assistDetail(q, vw); err != nil {
 		return err
 	}
 	if len(vw.Detail) > 0 {
