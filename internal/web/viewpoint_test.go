@@ -71,7 +71,7 @@ func TestAlertFromEachSide(t *testing.T) {
 		return err == nil && len(v.Timeline) == 1
 	})
 	clk.Advance(5 * time.Hour) // past the deadline: EE never acknowledged
-	deB = de.b()                // the idle session has ended meanwhile
+	deB = de.b()               // the idle session has ended meanwhile
 	deB.login("liaison")
 
 	// The sender: every recipient's acknowledgement, counted.
@@ -187,7 +187,7 @@ func TestAssistanceFromEachSide(t *testing.T) {
 		return e1 == nil && e2 == nil && len(v1.Timeline) == 1 && len(v2.Timeline) == 1
 	})
 	clk.Advance(5 * time.Hour) // past respond_by: EE never answered
-	deB = de.b()                // the idle session has ended meanwhile
+	deB = de.b()               // the idle session has ended meanwhile
 	deB.login("analyst")
 
 	frB := fr.b()
