@@ -305,14 +305,28 @@ func (s *sqlStore) foldCases(ctx context.Context, tx *sql.Tx, results []AddResul
 }
 
 // insertProvenance records the provenance of the batch's versions (vers,
-// parallel to provs; nil for conflicts) unless one is recorded already.
+// parallel to provs; nil for conflicts) unless one is recorded already; a
+// version shared again by its originator (same Origin) gets the union of the
+// distributions (mergeDistributions).
 func (s *sqlStore) insertProvenance(ctx context.Context, tx *sql.Tx, vers []*version, provs []Provenance) error {
 	now := s.clk.Now().UnixMicro()
 	seen := map[int64]bool{}
 	var rows [][]any
+	merge := map[int64]Provenance{} // versions with a distribution, by pk: what to merge into a stored row
 	for i, v := range vers {
 		p := provs[i]
-		if v == nil || p.IsZero() || seen[v.pk] {
+		if v == nil || p.IsZero() {
+			continue
+		}
+		if hasDistribution(p.Distribution) {
+			if m, ok := merge[v.pk]; !ok {
+				merge[v.pk] = p
+			} else if m.Origin == p.Origin {
+				m.Distribution = unionDistribution(m.Distribution, p.Distribution)
+				merge[v.pk] = m
+			}
+		}
+		if seen[v.pk] {
 			continue
 		}
 		seen[v.pk] = true
@@ -366,7 +380,99 @@ func (s *sqlStore) insertProvenance(ctx context.Context, tx *sql.Tx, vers []*ver
 			return err
 		}
 	}
+	return s.mergeDistributions(ctx, tx, merge)
+}
+
+// mergeDistributions widens, in tx, the recorded distribution of versions
+// shared again: a stored row whose origin is the new share's gets the union
+// of its distribution and the new one (communities and nodes, in first-seen
+// order, without duplicates). Nothing else of the row changes: the
+// first origin, sender, community of arrival, RED recipients and time stay.
+// A row of another origin is left as it is: the distribution is the
+// originator's choice, and only the originator's own shares (which the
+// sharing policy decided when they were made) extend it. Writers are
+// serialised (BEGIN IMMEDIATE, PostgreSQL's write lock), so the read and the
+// update see no other writer in between.
+func (s *sqlStore) mergeDistributions(ctx context.Context, tx *sql.Tx, merge map[int64]Provenance) error {
+	if len(merge) == 0 {
+		return nil
+	}
+	pks := make([]int64, 0, len(merge))
+	for pk := range merge {
+		pks = append(pks, pk)
+	}
+	slices.Sort(pks)
+	var p params
+	rows, err := tx.QueryContext(ctx, `SELECT object, origin, distribution FROM provenance WHERE `+
+		s.d.inList("object", p.add(s.d.listArg(pks))), p.vals...)
+	if err != nil {
+		return err
+	}
+	type update struct {
+		pk   int64
+		dist string
+	}
+	var ups []update
+	for rows.Next() {
+		var (
+			pk           int64
+			origin, dist string
+			cur          Distribution
+		)
+		if err := rows.Scan(&pk, &origin, &dist); err != nil {
+			rows.Close()
+			return err
+		}
+		m := merge[pk]
+		if origin != m.Origin {
+			continue
+		}
+		if err := json.Unmarshal([]byte(dist), &cur); err != nil {
+			rows.Close()
+			return fmt.Errorf("provenance of object row %d: %w", pk, err)
+		}
+		u := unionDistribution(cur, m.Distribution)
+		if len(u.Communities) == len(cur.Communities) && len(u.Nodes) == len(cur.Nodes) {
+			continue // nothing new
+		}
+		b, err := json.Marshal(u)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		ups = append(ups, update{pk, string(b)})
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, u := range ups {
+		if _, err := tx.ExecContext(ctx, `UPDATE provenance SET distribution = $1 WHERE object = $2`, u.dist, u.pk); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+func hasDistribution(d Distribution) bool { return len(d.Communities) > 0 || len(d.Nodes) > 0 }
+
+// unionDistribution returns a's communities and nodes followed by those of b
+// that a lacks; never nil slices.
+func unionDistribution(a, b Distribution) Distribution {
+	u := Distribution{Communities: []string{}, Nodes: []string{}}
+	for _, c := range slices.Concat(a.Communities, b.Communities) {
+		if !slices.Contains(u.Communities, c) {
+			u.Communities = append(u.Communities, c)
+		}
+	}
+	for _, n := range slices.Concat(a.Nodes, b.Nodes) {
+		if !slices.Contains(u.Nodes, n) {
+			u.Nodes = append(u.Nodes, n)
+		}
+	}
+	return u
 }
 
 var outboxColumns = []string{"seq", "peer", "object", "community", "tlp", "created", "attempts", "next_attempt",

@@ -177,7 +177,9 @@ type Store interface {
 	// provenance of each object version is recorded (opt.Provenance, parallel
 	// to objs: a zero Provenance records nothing for that object; the first
 	// provenance recorded for a version is kept forever, later ones are
-	// ignored, duplicates within the batch included); and outbox rows are
+	// ignored, duplicates within the batch included — except that a later
+	// one of the same Origin (the originator sharing the version again)
+	// widens the recorded Distribution to the union of both); and outbox rows are
 	// written for the items of opt.Outbox whose object's outcome is Added or
 	// Duplicate (a duplicate shared again is sent again), in item order, seq
 	// strictly increasing. With opt.Sealer, every version the batch stores

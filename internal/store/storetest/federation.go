@@ -34,6 +34,7 @@ func runFederation(t *testing.T, open Opener) {
 		{"AddObjectsWithFold", testAddWithFold},
 		{"AddObjectsWithAudit", testAddWithAudit},
 		{"ProvenanceFirstWriterWins", testProvenanceFirst},
+		{"ProvenanceSharedAgain", testProvenanceSharedAgain},
 		{"SharingLog", testSharingLog},
 		{"RemovePeerFailsItsQueue", testRemovePeerQueue},
 	}
@@ -638,6 +639,60 @@ func testProvenanceFirst(t *testing.T, e *env) {
 	}
 	if rows := e.pending(peerDE, 0); len(rows) != 6 {
 		t.Errorf("%d rows queued for cert-de, want 6 (3 shared, then 3 duplicates shared again)", len(rows))
+	}
+}
+
+// A version its originator shares again, to another community or node,
+// keeps its first provenance but records the union of the distributions:
+// the pull path and the sharing report read it. Another origin's later
+// provenance widens nothing.
+func testProvenanceSharedAgain(t *testing.T, e *env) {
+	c, c2 := e.collection(), e.collection()
+	objs := Indicators(3, 811)
+	at := Start.Add(-time.Minute)
+	mine := func(coms []string, nodes ...string) store.Provenance {
+		return store.Provenance{Origin: self, ReceivedAt: at, Distribution: store.Distribution{Communities: coms, Nodes: nodes}}
+	}
+	e.addWith(c, objs, store.AddOptions{Provenance: []store.Provenance{
+		mine([]string{"fr-ee"}), mine(nil, peerDE),
+		{Origin: peerEE, ReceivedFrom: peerEE, ReceivedVia: "fr-ee", ReceivedAt: at},
+	}}, "added added added")
+	e.clk.Advance(time.Hour)
+	// Shared again: objs[0] to another community and a node, objs[1] to a
+	// community and the node it had; objs[2] (received) "shared" by another
+	// origin, which must not widen it.
+	e.addWith(c2, objs, store.AddOptions{Provenance: []store.Provenance{
+		mine([]string{"eu-csirt", "fr-ee"}, peerLV), mine([]string{"eu-csirt"}, peerDE),
+		{Origin: self, Distribution: store.Distribution{Communities: []string{"eu-csirt"}}},
+	}}, "duplicate duplicate duplicate")
+	// Twice in one batch: both distributions are recorded.
+	b := Indicators(1, 812)[0]
+	e.addWith(c, []*stix.Object{b, b}, store.AddOptions{Provenance: []store.Provenance{mine([]string{"a"}), mine([]string{"b"}, peerDE)}},
+		"added duplicate")
+	// Shared again with nothing new: unchanged.
+	e.addWith(c, objs[:1], store.AddOptions{Provenance: []store.Provenance{mine([]string{"fr-ee"})}}, "duplicate")
+
+	refs := []store.ObjectRef{
+		{ID: objs[0].ID, Version: objs[0].Version()},
+		{ID: objs[1].ID, Version: objs[1].Version()},
+		{ID: objs[2].ID, Version: objs[2].Version()},
+		{ID: b.ID, Version: b.Version()},
+	}
+	got, err := e.s.Provenance(e.ctx, refs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.Provenance{
+		mine([]string{"fr-ee", "eu-csirt"}, peerLV),
+		mine([]string{"eu-csirt"}, peerDE),
+		{Origin: peerEE, ReceivedFrom: peerEE, ReceivedVia: "fr-ee", ReceivedAt: at, Distribution: store.Distribution{Communities: []string{}, Nodes: []string{}}},
+		mine([]string{"a", "b"}, peerDE),
+	}
+	want[1].Distribution.Nodes = []string{peerDE}
+	for i, w := range want {
+		if fmt.Sprintf("%+v", got[refs[i]]) != fmt.Sprintf("%+v", w) {
+			t.Errorf("provenance of object %d (%s):\n got %+v\nwant %+v", i, refs[i].ID, got[refs[i]], w)
+		}
 	}
 }
 
