@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -71,9 +72,38 @@ type WorkflowQuery struct {
 	// DueOnly orders them. A later deadline on the node, behind an earlier
 	// one on another party, does not count until it is the next one.
 	WaitingOn string
-	Limit     int  // ≤ 0: 1000
-	NoState   bool // leave WorkflowCase.State empty (summaries)
+	// OpenedSince and OpenedBefore keep the cases opened at or after
+	// OpenedSince and before OpenedBefore (zero: no bound), a range of the
+	// (kind, opened) and (kind, origin, opened) indexes.
+	OpenedSince, OpenedBefore time.Time
+	Limit                     int  // ≤ 0: 1000
+	NoState                   bool // leave WorkflowCase.State empty (summaries)
 }
+
+// WorkflowGroup is what WorkflowCountBy groups cases by.
+type WorkflowGroup int
+
+const (
+	// GroupSeverity groups by common severity: the key is the level 0–5,
+	// or what the case holds when it has none (-1).
+	GroupSeverity WorkflowGroup = iota + 1
+	// GroupOpenedDay groups by the UTC day the case was opened: the key is
+	// the number of days since 1970-01-01 (Day gives it for an instant).
+	GroupOpenedDay
+)
+
+// Day is the key of GroupOpenedDay for an instant: its UTC day, counted
+// from 1970-01-01 (before it: negative).
+func Day(t time.Time) int64 {
+	m := t.UnixMicro()
+	d := m / microsPerDay
+	if m%microsPerDay < 0 {
+		d--
+	}
+	return d
+}
+
+const microsPerDay = int64(24 * time.Hour / time.Microsecond)
 
 // WorkflowStore keeps the cooperation workflows' index and states (migration
 // 0005). Workflow items are written with their objects (AddOptions.Workflow);
@@ -106,6 +136,13 @@ type WorkflowStore interface {
 	// WorkflowCount counts the cases matching q (its Limit and NoState
 	// aside), from the same indexes.
 	WorkflowCount(ctx context.Context, q WorkflowQuery) (int, error)
+	// WorkflowCountBy counts the cases matching q (its Limit and NoState
+	// aside) per group, in one grouped query on the same indexes: every
+	// matching case is counted, however many there are, so a summary
+	// (alerts per day, open incidents per severity) needs no bound.
+	// Groups without a case are absent; the counts add up to
+	// WorkflowCount(q). ErrInvalid for an unknown group.
+	WorkflowCountBy(ctx context.Context, q WorkflowQuery, by WorkflowGroup) (map[int64]int, error)
 	// WorkflowDueCounts counts the open cases with an open deadline, and
 	// those whose deadline is before now (overdue).
 	WorkflowDueCounts(ctx context.Context, now time.Time) (due, overdue int, err error)
@@ -402,6 +439,12 @@ func workflowWhere(q WorkflowQuery, p *params) (from string, byDue bool) {
 		x := p.add(q.NotOrigin)
 		where = append(where, "(c.origin < "+x+" OR c.origin > "+x+")")
 	}
+	if !q.OpenedSince.IsZero() {
+		where = append(where, "c.opened >= "+p.add(q.OpenedSince.UnixMicro()))
+	}
+	if !q.OpenedBefore.IsZero() {
+		where = append(where, "c.opened < "+p.add(q.OpenedBefore.UnixMicro()))
+	}
 	if q.OpenOnly || byDue {
 		where = append(where, "c.open = TRUE")
 	}
@@ -454,6 +497,49 @@ func (s *sqlStore) WorkflowCount(ctx context.Context, q WorkflowQuery) (int, err
 	var n int
 	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*)`+from, p.vals...).Scan(&n)
 	return n, err
+}
+
+func (s *sqlStore) WorkflowCountBy(ctx context.Context, q WorkflowQuery, by WorkflowGroup) (map[int64]int, error) {
+	query, args, err := workflowCountBySQL(q, by)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]int{}
+	for rows.Next() {
+		var (
+			k int64
+			n int
+		)
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, err
+		}
+		out[k] = n
+	}
+	return out, rows.Err()
+}
+
+// workflowCountBySQL is the query of WorkflowCountBy.
+func workflowCountBySQL(q WorkflowQuery, by WorkflowGroup) (string, []any, error) {
+	var key string
+	switch by {
+	case GroupSeverity:
+		key = "c.severity"
+	case GroupOpenedDay:
+		// Whole days of microseconds since the epoch, rounded down (a
+		// negative instant too), in integer arithmetic on both engines.
+		d := strconv.FormatInt(microsPerDay, 10)
+		key = "(CASE WHEN c.opened >= 0 THEN c.opened / " + d + " ELSE -((-c.opened + " + d + " - 1) / " + d + ") END)"
+	default:
+		return "", nil, fmt.Errorf("store: %w: unknown workflow group %d", ErrInvalid, by)
+	}
+	var p params
+	from, _ := workflowWhere(q, &p)
+	return `SELECT ` + key + `, COUNT(*)` + from + ` GROUP BY ` + key, p.vals, nil
 }
 
 func (s *sqlStore) Deliveries(ctx context.Context, objectID, version string) (map[string]Delivery, error) {

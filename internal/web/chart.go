@@ -71,22 +71,16 @@ func sevName(level int) string {
 const alertDays = 14
 
 // alertsOverTime draws the alerts opened per day over the last two weeks
-// (UTC days), received and sent stacked, from the alerts listed.
-func alertsOverTime(cat *catalogue, list []store.WorkflowCase, self string, now time.Time) *svgChart {
+// (UTC days), received and sent stacked, from their counts per day
+// (store.Day keys).
+func alertsOverTime(cat *catalogue, sentByDay, recvByDay map[int64]int, now time.Time) *svgChart {
 	const colW, h, top, bottom, left = 28, 120, 8, 24, 30
 	today := now.UTC().Truncate(24 * time.Hour)
 	first := today.AddDate(0, 0, -(alertDays - 1))
 	var recv, sent [alertDays]int
-	for _, a := range list {
-		d := int(a.Opened.UTC().Truncate(24*time.Hour).Sub(first) / (24 * time.Hour))
-		if d < 0 || d >= alertDays || a.Opened.Before(first) {
-			continue
-		}
-		if a.Origin == self {
-			sent[d]++
-		} else {
-			recv[d]++
-		}
+	for i := range alertDays {
+		day := store.Day(first.AddDate(0, 0, i))
+		recv[i], sent[i] = recvByDay[day], sentByDay[day]
 	}
 	maxN, total := 1, 0
 	for i := range alertDays {

@@ -15,9 +15,8 @@ import (
 // Bounds of the overview: it reads at most this much, whatever the size of
 // the node, and says when there is more.
 const (
-	overviewDue       = 30  // deadlines shown
-	overviewAlerts    = 15  // of which shown
-	overviewIncidents = 500 // open incidents counted by severity
+	overviewDue    = 30 // deadlines shown
+	overviewAlerts = 15 // of which shown
 )
 
 // dueItem is one deadline on the overview.
@@ -48,7 +47,6 @@ type overviewData struct {
 	AlertsTotal  int
 	Incidents    []sevCount // open incidents per common level, 5 to 0 then none (-1)
 	IncidentsAll int
-	IncidentsCap bool // at least overviewIncidents: the counts are of the newest ones
 	Peers        []federation.PeerStatus
 	PeersUp      int
 	QueuePending int
@@ -115,24 +113,27 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, q *req) error 
 	}
 
 	if d.CanIncidents {
-		// Severity and state are index columns: no state is read.
-		inc, _, _, err := s.scanCases(ctx, store.WorkflowQuery{Kind: "incident", OpenOnly: true}, overviewIncidents,
-			func(store.WorkflowCase) (bool, bool) { return true, false })
+		// Every open incident, counted per severity by the store in one
+		// grouped query: no bound can leave one out.
+		ws, err := store.Workflows(s.st)
+		if err != nil {
+			return err
+		}
+		bySev, err := ws.WorkflowCountBy(ctx, store.WorkflowQuery{Kind: "incident", OpenOnly: true}, store.GroupSeverity)
 		if err != nil {
 			return err
 		}
 		counts := map[int]int{}
-		for _, i := range inc {
-			lv := i.Severity
+		for lv, n := range bySev {
 			if lv < 0 || lv > 5 {
 				lv = -1
 			}
-			counts[lv]++
+			counts[int(lv)] += n
+			d.IncidentsAll += n
 		}
 		for lv := 5; lv >= -1; lv-- {
 			d.Incidents = append(d.Incidents, sevCount{Level: lv, Count: counts[lv]})
 		}
-		d.IncidentsAll, d.IncidentsCap = len(inc), len(inc) == overviewIncidents
 		d.Chart = severityChart(q.c, d.Incidents)
 	}
 

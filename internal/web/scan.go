@@ -1,7 +1,6 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"time"
 
@@ -9,45 +8,11 @@ import (
 	"github.com/entraide/entraide/internal/workflow"
 )
 
-// caseScan bounds how many case rows the lists that summarise many cases
-// read (the alerts chart, the incidents by severity): the rows are read
-// without their states (the store's index columns only). Lists that look
-// for some cases among many — the alerts this node received among those
-// it sent, those waiting on its answer — ask the store's indexes instead
-// (store.WorkflowQuery NotOrigin, WaitingOn), so that no bound can hide
-// one of them.
-const caseScan = 2000
-
-// scanCases reads at most caseScan summaries matching q (NoState), keeps
-// those keep accepts, at most want of them, until keep says stop, and
-// says whether it stopped before the end of the matching rows (more) and
-// whether the scan itself was cut short (capped: older cases were not
-// looked at).
-func (s *Server) scanCases(ctx context.Context, q store.WorkflowQuery, want int, keep func(store.WorkflowCase) (keep, stop bool)) (kept []store.WorkflowCase, more, capped bool, err error) {
-	ws, err := store.Workflows(s.st)
-	if err != nil {
-		return nil, false, false, err
-	}
-	q.NoState, q.Limit = true, caseScan
-	cs, err := ws.WorkflowCases(ctx, q)
-	if err != nil {
-		return nil, false, false, err
-	}
-	for _, c := range cs {
-		k, stop := keep(c)
-		if stop {
-			return kept, false, false, nil
-		}
-		if !k {
-			continue
-		}
-		if len(kept) == want {
-			return kept, true, false, nil
-		}
-		kept = append(kept, c)
-	}
-	return kept, false, len(cs) == caseScan, nil
-}
+// The console's lists read case rows from the store's indexes
+// (store.WorkflowQuery Origin, NotOrigin, WaitingOn) up to the rows they
+// show, and its summaries — the alerts per day, the open incidents per
+// severity — are the store's grouped counts (WorkflowCountBy): none reads
+// a bounded window of rows that could leave a case out.
 
 // fullCase reads one case's folded state: the kind's view and the
 // exercise it belongs to.

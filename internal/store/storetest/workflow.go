@@ -28,6 +28,7 @@ func runWorkflow(t *testing.T, open Opener) {
 		{"WorkflowInvalid", testWorkflowInvalid},
 		{"WorkflowByOriginAndWaiting", testWorkflowByOrigin},
 		{"WorkflowReceivedAmongManySent", testWorkflowReceivedAmongSent},
+		{"WorkflowCountBy", testWorkflowCountBy},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
