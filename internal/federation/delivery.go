@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -139,8 +140,25 @@ func (f *Federation) deliverOnce(ctx context.Context, peerID string, peerUp bool
 		due = due.Add(f.cfg.BackoffMax)
 	}
 	rows, err := f.st.PendingOutbox(ctx, peerID, due, f.cfg.BatchSize)
-	if err != nil || len(rows) == 0 {
+	if err != nil {
 		return 0, err
+	}
+	if peerUp {
+		// A row the peer asked to retry later waits out its own backoff:
+		// the peer being up is not what it waits for.
+		now := f.clk.Now()
+		kept := slices.DeleteFunc(slices.Clone(rows), func(r store.OutboxRow) bool {
+			return r.NextAttempt.After(now) && strings.HasPrefix(r.LastError, deferredPrefix)
+		})
+		if len(kept) == 0 && len(rows) > 0 { // a batch of them: take what is due now
+			if kept, err = f.st.PendingOutbox(ctx, peerID, now, f.cfg.BatchSize); err != nil {
+				return 0, err
+			}
+		}
+		rows = kept
+	}
+	if len(rows) == 0 {
+		return 0, nil
 	}
 	// One envelope per run of rows bound for the same collection.
 	settled := 0
@@ -194,13 +212,27 @@ func (f *Federation) push(ctx context.Context, p peer.Peer, rows []store.OutboxR
 	}
 	var ok []int64
 	var delivered []store.OutboxRow
+	deferred := 0
 	var entries []audit.Entry
 	for _, r := range rows {
 		msg, bad := failed[r.ID+"\x00"+r.Version]
 		if !bad {
 			msg, bad = failed[r.ID]
 		}
+		if bad && retryLater(msg) && r.Attempts+1 < f.cfg.DeferredAttempts {
+			// The peer cannot admit it yet (what admits it is on its way
+			// from another node): try again later, not settled.
+			if err := f.st.MarkFailed(ctx, r.Seq, now, deferredPrefix+p.Name+": "+strings.TrimPrefix(msg, retryLaterPrefix),
+				now.Add(f.backoff(r.Attempts+1))); err != nil {
+				return 0, err
+			}
+			deferred++
+			continue
+		}
 		if bad { // the peer refused the object itself: retrying cannot help
+			if retryLater(msg) {
+				msg = fmt.Sprintf("%s (still refused after %d attempts)", strings.TrimPrefix(msg, retryLaterPrefix), r.Attempts+1)
+			}
 			if err := f.st.MarkFailed(ctx, r.Seq, now, "refused by "+p.Name+": "+msg, time.Time{}); err != nil {
 				return 0, err
 			}
@@ -220,7 +252,7 @@ func (f *Federation) push(ctx context.Context, p peer.Peer, rows []store.OutboxR
 	if f.cfg.Delivered != nil && len(delivered) > 0 {
 		f.cfg.Delivered(p.IdentityID, delivered)
 	}
-	return len(rows), nil
+	return len(rows) - deferred, nil
 }
 
 // backoff is the delay before attempt n (1, 2, …): exponential from

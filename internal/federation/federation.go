@@ -44,6 +44,11 @@ type Config struct {
 	BackoffMin   time.Duration // first retry delay (1 s)
 	BackoffMax   time.Duration // longest retry delay (5 min)
 	Timeout      time.Duration // one push (30 s)
+	// DeferredAttempts bounds the attempts at an object a peer refuses for
+	// now (ErrRetryLater: a workflow step from a party whose invitation has
+	// not reached the peer yet); the row then fails for good. 40 by default:
+	// about two hours at the default backoff.
+	DeferredAttempts int
 	// CosignInterval is how often the node checkpoints its audit log and
 	// has its peers cosign it, and announces its key rotations (also once
 	// at start); DefaultCosignInterval if zero, never if negative.
@@ -71,6 +76,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Timeout <= 0 {
 		c.Timeout = 30 * time.Second
+	}
+	if c.DeferredAttempts <= 0 {
+		c.DeferredAttempts = 40
 	}
 	if c.CosignInterval == 0 {
 		c.CosignInterval = DefaultCosignInterval

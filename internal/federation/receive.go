@@ -169,7 +169,11 @@ func (f *Federation) ingest(ctx context.Context, u store.User, c store.Collectio
 				err = wh.Admit(ctx, res.Signer, o, it)
 			}
 			if err != nil {
-				refuse(i, o.ID, o.Version(), "workflow: "+err.Error())
+				reason := "workflow: " + err.Error()
+				if errors.Is(err, ErrRetryLater) {
+					reason = retryLaterPrefix + reason
+				}
+				refuse(i, o.ID, o.Version(), reason)
 				continue
 			}
 			if isWorkflow {

@@ -2,6 +2,8 @@ package federation
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/entraide/entraide/internal/stix"
@@ -22,7 +24,11 @@ type WorkflowHook interface {
 	// (it is a party to the case, the action is one it may take): a non-nil
 	// error refuses the object and is audited with its message. It is
 	// called only for objects Index accepted, after the signature and the
-	// sharing policy were checked.
+	// sharing policy were checked. An error wrapping ErrRetryLater refuses
+	// it for now (audited all the same): the sender's outbox tries again
+	// with its backoff, at most Config.DeferredAttempts times, because
+	// what would admit it (the step that makes the signer a party) may
+	// still be on its way from another node.
 	Admit(ctx context.Context, signer string, o *stix.Object, item store.WorkflowItem) error
 	// FoldCase computes a case's state from its items (see
 	// store.CaseFolder). It is called inside the transaction that stores
@@ -35,6 +41,27 @@ type WorkflowHook interface {
 	// stored (and their cases folded), with their case ids.
 	Changed(ctx context.Context, cases []string)
 }
+
+// ErrRetryLater marks a refusal on receipt that may not hold: the object
+// cannot be admitted with what this node holds now, but could be once
+// another object arrives (a step from a party added by a step still on its
+// way). The receive path answers it with a failure whose message starts
+// with retryLaterPrefix, which the sender's delivery worker retries instead
+// of failing the row for good.
+var ErrRetryLater = errors.New("not admitted yet")
+
+// retryLaterPrefix starts the message of a failure the receiver asks the
+// sender to retry (ErrRetryLater). A sender of an earlier version reads it
+// as any refusal: a final failure, as before.
+const retryLaterPrefix = "retry later: "
+
+// deferredPrefix starts the LastError of an outbox row whose object the peer
+// asked to retry later: such a row waits out its own backoff even when the
+// peer is known to be up (see deliverOnce).
+const deferredPrefix = "not accepted yet by "
+
+// retryLater reports whether a failure message from a peer asks for a retry.
+func retryLater(msg string) bool { return strings.HasPrefix(msg, retryLaterPrefix) }
 
 // SetWorkflow installs the workflow hook. Call it before Serve and before
 // any Share; without one, workflow objects are stored like any other object

@@ -183,7 +183,13 @@ func (e *Engine) Index(o *stix.Object, signer string) (store.WorkflowItem, bool,
 // Admit implements federation.WorkflowHook: a step is refused when its
 // signer is not a party to the case, or may not take its action. A step
 // that arrives before its case is accepted; the fold leaves it out until
-// the case arrives if its signer turns out not to be a party.
+// the case arrives if its signer turns out not to be a party. A signer not
+// a party here may be one the case's creator added by a step that has not
+// reached this node yet (the creator offline, its push still queued): that
+// refusal wraps federation.ErrRetryLater, so the sender tries again (for a
+// bounded number of attempts) and the step is admitted once the step that
+// adds the party has arrived; a node that never becomes a party ends
+// refused for good by its own outbox.
 func (e *Engine) Admit(ctx context.Context, signer string, o *stix.Object, it store.WorkflowItem) error {
 	if !it.Step {
 		return nil // a case is its creator's: the signature proved it
@@ -202,7 +208,8 @@ func (e *Engine) Admit(ctx context.Context, signer string, o *stix.Object, it st
 	k := e.kinds[c.Kind]
 	parties := e.parties(k, c, steps)
 	if !parties[signer] {
-		return fmt.Errorf("%w: %s is not a party to %s %s", ErrNotParty, e.NodeName(signer), k.Name, c.ID)
+		return fmt.Errorf("%w: %s is not a party to %s %s (%w: the step that makes it one may still be on its way)",
+			ErrNotParty, e.NodeName(signer), k.Name, c.ID, federation.ErrRetryLater)
 	}
 	if err := k.Allowed(c, signer, it.Action); err != nil {
 		return fmt.Errorf("%w: %v", ErrNotParty, err)
