@@ -50,6 +50,10 @@ type WorkflowCase struct {
 	Opened    time.Time
 	Updated   time.Time
 	State     json.RawMessage // the kind's view of the case
+	// FoldVersion is the version of the fold that computed State (the
+	// engine's and the kind's, see workflow.Kind.FoldVersion); 0 for a
+	// state folded before versions were recorded (migration 0011).
+	FoldVersion int
 }
 
 // WorkflowQuery selects cases. The zero value selects every case.
@@ -121,9 +125,15 @@ type WorkflowStore interface {
 	// PutWorkflowCase writes a case's folded state (insert or replace by ID)
 	// and marks its items up to seq upTo applied, in one transaction. A
 	// state folded from fewer items than the stored one (upTo lower: two
-	// processes folded the case at once) does not replace it.
+	// processes folded the case at once), or from as many by an older fold
+	// (FoldVersion lower), does not replace it.
 	// ErrInvalid if ID or Kind is empty.
 	PutWorkflowCase(ctx context.Context, c WorkflowCase, upTo int64) error
+	// StaleWorkflowCases returns at most limit (≤ 0: 1000) ids of the cases
+	// of kind whose state was folded by a fold older than version
+	// (FoldVersion < version), greater than after, ordered by id: the cases
+	// to fold again after an upgrade changed the kind's fold.
+	StaleWorkflowCases(ctx context.Context, kind string, version int, after string, limit int) ([]string, error)
 	// MarkWorkflowApplied marks a case's items up to seq upTo applied
 	// without writing a state (steps that arrived before their case).
 	MarkWorkflowApplied(ctx context.Context, caseID string, upTo int64) error
@@ -278,7 +288,28 @@ func (s *sqlStore) UnappliedWorkflowCases(ctx context.Context, limit int) ([]str
 	return out, rows.Err()
 }
 
-var workflowCaseColumns = "id, kind, origin, title, severity, status, open, next_due, waiting_on, opened, updated, state"
+var workflowCaseColumns = "id, kind, origin, title, severity, status, open, next_due, waiting_on, opened, updated, state, fold_version"
+
+func (s *sqlStore) StaleWorkflowCases(ctx context.Context, kind string, version int, after string, limit int) ([]string, error) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM workflow_cases WHERE kind = $1 AND fold_version < $2 AND id > $3
+		ORDER BY id LIMIT $4`, kind, version, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
 
 func (s *sqlStore) MarkWorkflowApplied(ctx context.Context, caseID string, upTo int64) error {
 	return s.write(ctx, func(tx *sql.Tx) error { return markWorkflowApplied(ctx, tx, caseID, upTo) })
@@ -317,14 +348,15 @@ func putWorkflowCase(ctx context.Context, tx *sql.Tx, c WorkflowCase, upTo int64
 		return t.UnixMicro()
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO workflow_cases (`+workflowCaseColumns+`, folded_seq)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, origin = excluded.origin, title = excluded.title,
 			severity = excluded.severity, status = excluded.status, open = excluded.open, next_due = excluded.next_due,
 			waiting_on = excluded.waiting_on, opened = excluded.opened, updated = excluded.updated, state = excluded.state,
-			folded_seq = excluded.folded_seq
-		WHERE workflow_cases.folded_seq <= excluded.folded_seq`,
+			fold_version = excluded.fold_version, folded_seq = excluded.folded_seq
+		WHERE workflow_cases.folded_seq < excluded.folded_seq OR (workflow_cases.folded_seq = excluded.folded_seq
+			AND workflow_cases.fold_version <= excluded.fold_version)`,
 		c.ID, c.Kind, c.Origin, c.Title, c.Severity, c.Status, c.Open, micro(c.NextDue), string(wb),
-		micro(c.Opened), micro(c.Updated), string(state), upTo)
+		micro(c.Opened), micro(c.Updated), string(state), c.FoldVersion, upTo)
 	if err != nil {
 		return err
 	}
@@ -378,7 +410,7 @@ func scanWorkflowCases(rows *sql.Rows) ([]WorkflowCase, error) {
 			waiting, state        string
 		)
 		if err := rows.Scan(&c.ID, &c.Kind, &c.Origin, &c.Title, &c.Severity, &c.Status, &c.Open, &next, &waiting,
-			&opened, &updated, &state); err != nil {
+			&opened, &updated, &state, &c.FoldVersion); err != nil {
 			return nil, err
 		}
 		if next != 0 {

@@ -390,7 +390,7 @@ func (e *Engine) FoldCase(caseID string, items []store.WorkflowItem) (store.Work
 		return store.WorkflowCase{}, false, err
 	}
 	wc := store.WorkflowCase{ID: c.ID, Kind: k.Name, Origin: c.Origin, Title: f.State.Title, Severity: f.State.Severity,
-		Status: f.State.Status, Open: f.State.Open, Opened: c.Created, Updated: c.Created, State: body}
+		Status: f.State.Status, Open: f.State.Open, Opened: c.Created, Updated: c.Created, State: body, FoldVersion: foldVersion(k)}
 	for _, s := range steps {
 		if s.At.After(wc.Updated) {
 			wc.Updated = s.At
@@ -479,10 +479,28 @@ func (e *Engine) fold(k *Kind, c *Case, steps []Step) folded {
 	return f
 }
 
+// EngineFoldVersion is the version of the engine's part of every fold
+// (parties, steps left out, deadlines per viewer, the stored view): raise it
+// by one whenever a change makes the engine fold another state from the same
+// objects. 1: folds are per viewer (Case.Viewer) — a node owns only the
+// deadlines it can know are met.
+const EngineFoldVersion = 1
+
+// foldVersion is the version a case of kind k is folded with: the sum of the
+// engine's and the kind's, each only ever raised, so that a change of
+// either raises it.
+func foldVersion(k *Kind) int { return EngineFoldVersion + k.FoldVersion }
+
 // Reconcile folds every case that has items its state does not take into
 // account yet (a node stopped between storing an object and folding its
-// case). It stops after a bounded number of rounds.
+// case), and every case whose state an older fold computed (its
+// FoldVersion below foldVersion: this version folds the same objects
+// differently; one it cannot fold keeps its state). It stops after a
+// bounded number of rounds.
 func (e *Engine) Reconcile(ctx context.Context) error {
+	if err := e.refoldStale(ctx); err != nil {
+		return err
+	}
 	for round := 0; round < 1000; round++ {
 		ids, err := e.st.UnappliedWorkflowCases(ctx, 500)
 		if err != nil {
@@ -498,6 +516,35 @@ func (e *Engine) Reconcile(ctx context.Context) error {
 		}
 	}
 	return errors.New("workflow: reconcile did not finish in 1000 rounds")
+}
+
+// refoldStale folds again the cases of every kind whose stored state an
+// older fold computed. A case that fails to fold is left as it is.
+func (e *Engine) refoldStale(ctx context.Context) error {
+	for _, name := range e.names {
+		k := e.kinds[name]
+		v := foldVersion(k)
+		after := ""
+		for {
+			ids, err := e.st.StaleWorkflowCases(ctx, k.Name, v, after, 500)
+			if err != nil {
+				return err
+			}
+			if len(ids) == 0 {
+				break
+			}
+			for _, id := range ids {
+				// A case this version cannot fold keeps the state an
+				// older one computed (and its version: the next open
+				// tries again) rather than keep the node from opening.
+				if err := e.Fold(ctx, id); err != nil && ctx.Err() != nil {
+					return ctx.Err()
+				}
+			}
+			after = ids[len(ids)-1]
+		}
+	}
+	return nil
 }
 
 // ---- acting ----

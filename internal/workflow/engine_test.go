@@ -327,3 +327,59 @@ func FuzzParseDuration(f *testing.F) {
 		}
 	})
 }
+
+// A case whose state an older fold computed (stored before fold versions,
+// or by a version whose fold differed) is folded again when the node opens
+// (Reconcile); a case folded by this version is left as it is.
+func TestReconcileRefoldsOlderFolds(t *testing.T) {
+	start := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	n, e := newEngine(t, clock.NewFake(start))
+	ctx := context.Background()
+	ws, _ := store.Workflows(n.Store)
+	// The state this version folds, on another node.
+	n2, e2 := newEngine(t, clock.NewFake(start))
+	caseID, objs, signers := alertObjects(t, start)
+	storeItems(t, n2, e2, objs, signers, true)
+	want := caseState(t, n2, caseID)
+	if want.FoldVersion != workflow.EngineFoldVersion+alert.Kind.FoldVersion || want.Status != "closed" {
+		t.Fatalf("folded: version %d, status %q", want.FoldVersion, want.Status)
+	}
+	// What an older version left here: the same items, another state.
+	ids := []string{caseID}
+	storeItems(t, n, e, objs, signers, false)
+	c2, objs2, signers2 := alertObjects(t, start)
+	storeItems(t, n, e, objs2, signers2, false)
+	ids = append(ids, c2)
+	for i, id := range ids {
+		items, err := ws.WorkflowItems(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var upTo int64
+		for _, it := range items {
+			upTo = max(upTo, it.Seq)
+		}
+		old := want
+		old.ID, old.Status, old.State, old.FoldVersion = id, "as an older fold saw it", json.RawMessage(`{"older":true}`), 0
+		if i == 1 { // the same stale-looking state, but folded by this version
+			old.FoldVersion = want.FoldVersion
+		}
+		if err := ws.PutWorkflowCase(ctx, old, upTo); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := caseState(t, n, ids[0]); c.Status != "as an older fold saw it" {
+		t.Fatalf("the older state was not stored: %q", c.Status)
+	}
+	if err := e.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := caseState(t, n, ids[0])
+	if got.Status != want.Status || string(got.State) != string(want.State) || got.FoldVersion != want.FoldVersion {
+		t.Errorf("after reconcile: status %q, version %d, state %.80s; want %q, %d, %.80s",
+			got.Status, got.FoldVersion, got.State, want.Status, want.FoldVersion, want.State)
+	}
+	if c := caseState(t, n, ids[1]); c.Status != "as an older fold saw it" {
+		t.Errorf("a case folded by this version was folded again: %q", c.Status)
+	}
+}

@@ -71,6 +71,11 @@ type Kind struct {
 	// Fold computes the state of the case from its steps, in order (steps
 	// from non-parties and disallowed actions are already left out).
 	Fold func(c *Case, steps []Step) State
+	// FoldVersion is the version of Fold (and of Allowed, as the fold reads
+	// it): raise it by one whenever a change makes Fold compute another
+	// state from the same objects. A node folds again, when it opens
+	// (Engine.Reconcile), every case of the kind folded by an older one.
+	FoldVersion int
 
 	// Declarative limits, enforced by the engine when a case is opened,
 	// whatever the path (CLI, API, console, exercise), and when a case is

@@ -24,6 +24,7 @@ func runWorkflow(t *testing.T, open Opener) {
 		{"WorkflowNotIndexedOnConflict", testWorkflowConflict},
 		{"WorkflowCaseStates", testWorkflowCases},
 		{"WorkflowOlderFoldNeverWins", testWorkflowOlderFold},
+		{"WorkflowFoldVersion", testWorkflowFoldVersion},
 		{"WorkflowDeliveries", testWorkflowDeliveries},
 		{"WorkflowInvalid", testWorkflowInvalid},
 		{"WorkflowByOriginAndWaiting", testWorkflowByOrigin},
