@@ -1048,12 +1048,25 @@ func fold(c *workflow.Case, in []workflow.Step) workflow.State {
 		} else if r := v.recipient(viewer); r != nil && r.AnsweredAt == nil {
 			parts = append(parts, "awaiting this node's answer")
 		}
-		if len(parts) == 0 {
-			if len(v.Offers) == 0 {
-				parts = append(parts, "no partner can help")
-			} else {
-				parts = append(parts, "no offer in force")
+		switch {
+		case len(parts) > 0:
+		case !requester:
+			// A partner knows its own answer and offers, not the others':
+			// "no partner can help" would be a guess.
+			switch r := v.recipient(viewer); {
+			case r == nil:
+				parts = append(parts, "open (this node is not a partner asked)")
+			case r.Answer == AnswerNoOffer:
+				parts = append(parts, "this node answered: no offer")
+			case r.Answer == AnswerWithdrawn:
+				parts = append(parts, "this node withdrew its offer")
+			default:
+				parts = append(parts, "this node's offer is not in force")
 			}
+		case len(v.Offers) == 0:
+			parts = append(parts, "no partner can help")
+		default:
+			parts = append(parts, "no offer in force")
 		}
 		st.Status = strings.Join(parts, ", ")
 	}

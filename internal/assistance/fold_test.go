@@ -375,6 +375,26 @@ func TestFoldPerParty(t *testing.T) {
 			}
 		}
 	}
+	// A partner that answered "no offer" does not conclude that no partner
+	// can help: it knows only its own answer.
+	for _, c2 := range []struct {
+		viewer string
+		steps  []workflow.Step
+		want   string
+	}{
+		{nodePL, []workflow.Step{step(t, 3, nodePL, assistance.ActionNoOffer, time.Hour, nil)}, "this node answered: no offer"},
+		{nodeFR, []workflow.Step{
+			step(t, 3, nodeDE, assistance.ActionNoOffer, time.Hour, nil),
+			step(t, 4, nodeEE, assistance.ActionNoOffer, time.Hour, nil),
+			step(t, 5, nodePL, assistance.ActionNoOffer, time.Hour, nil),
+		}, "no partner can help"},
+	} {
+		cs := testCase(t)
+		cs.Viewer = c2.viewer
+		if st := assistance.Kind.Fold(cs, c2.steps); st.Status != c2.want {
+			t.Errorf("viewer %s after %d no-offers: %q, want %q", c2.viewer, len(c2.steps), st.Status, c2.want)
+		}
+	}
 	// A partner that has not answered yet sees its own answer due, and
 	// nothing on the others.
 	cs := testCase(t)
