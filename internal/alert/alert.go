@@ -24,7 +24,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/entraide/entraide/internal/workflow"
@@ -234,28 +233,6 @@ type Recipient struct {
 	AnsweredAt     *time.Time `json:"answered_at,omitempty"` // the latest acknowledgement
 }
 
-// sortSteps returns the steps without duplicates (same id: the first
-// counts, as the engine does), ordered by (At, ID), so that the fold is the
-// same whatever order they came in.
-func sortSteps(steps []workflow.Step) []workflow.Step {
-	seen := map[string]bool{}
-	out := make([]workflow.Step, 0, len(steps))
-	for _, s := range steps {
-		if seen[s.ID] {
-			continue
-		}
-		seen[s.ID] = true
-		out = append(out, s)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.Before(out[j].At)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
-}
-
 // fold computes the alert's state as the node that folds it (the case's
 // Viewer) can know it. The sender receives every acknowledgement: it
 // tracks each recipient's deadline. A recipient receives the sender's
@@ -263,7 +240,7 @@ func sortSteps(steps []workflow.Step) []workflow.Step {
 // own deadline only — the others' are theirs and the sender's, and would
 // stay open (and overdue in its status) here for want of news.
 func fold(c *workflow.Case, in []workflow.Step) workflow.State {
-	steps := sortSteps(in)
+	steps := workflow.Ordered(in)
 	v := View{Severity: -1, Sectors: []string{}, Countries: []string{}, Refs: []string{}, Recipients: []Recipient{}}
 	c.Get("common_severity", &v.Severity)
 	c.Get("national_severity", &v.NationalSeverity)

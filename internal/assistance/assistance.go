@@ -37,7 +37,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -740,28 +739,6 @@ func stamp(t *time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// sortSteps returns the steps without duplicates (same id: the first
-// version counts, as the engine does), ordered by (At, ID), so that the
-// fold is the same whatever order they came in.
-func sortSteps(steps []workflow.Step) []workflow.Step {
-	seen := map[string]bool{}
-	var out []workflow.Step
-	for _, s := range steps {
-		if seen[s.ID] {
-			continue
-		}
-		seen[s.ID] = true
-		out = append(out, s)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.Before(out[j].At)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
-}
-
 func timeProp(s *workflow.Step, name string) *time.Time {
 	var v string
 	if !s.Get(name, &v) {
@@ -775,7 +752,7 @@ func timeProp(s *workflow.Step, name string) *time.Time {
 }
 
 func fold(c *workflow.Case, in []workflow.Step) workflow.State {
-	steps := sortSteps(in)
+	steps := workflow.Ordered(in)
 	v := View{Severity: -1, Sectors: []string{}, Countries: []string{}, Recipients: []Recipient{}, Offers: []Offer{},
 		Capabilities: []CapabilityStatus{}, actions: map[string]string{}}
 	c.Get("incident_ref", &v.IncidentRef)

@@ -188,7 +188,7 @@ type folder struct {
 // fold computes the incident's state. It sorts and deduplicates the steps
 // itself, so that its result depends on the set of steps only.
 func fold(c *workflow.Case, steps []workflow.Step) workflow.State {
-	steps = ordered(steps)
+	steps = workflow.Ordered(steps)
 	f := &folder{c: c, regs: map[string]*register{}, parts: map[string]*Participant{}, invites: map[string]invitation{}, tasks: map[string]*taskDef{},
 		done: map[string]*doneRec{}, reports: map[string]*reportRec{}, doneSteps: map[int]workflow.Step{}}
 	for _, name := range fields {
@@ -216,26 +216,6 @@ func fold(c *workflow.Case, steps []workflow.Step) workflow.State {
 	}
 	f.applyDones()
 	return f.state()
-}
-
-// ordered returns the steps without duplicates (same id), by (time, id).
-func ordered(steps []workflow.Step) []workflow.Step {
-	seen := map[string]bool{}
-	out := make([]workflow.Step, 0, len(steps))
-	for _, s := range steps {
-		if seen[s.ID] {
-			continue
-		}
-		seen[s.ID] = true
-		out = append(out, s)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.Before(out[j].At)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
 }
 
 func (f *folder) fromCase() {

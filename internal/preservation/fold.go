@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -107,27 +106,6 @@ type expiry struct {
 	doneAt *time.Time
 }
 
-// ordered returns the steps without duplicates (same id), by (time, id):
-// the engine hands them so, and the fold does not rely on it.
-func ordered(steps []workflow.Step) []workflow.Step {
-	seen := map[string]bool{}
-	out := make([]workflow.Step, 0, len(steps))
-	for _, s := range steps {
-		if seen[s.ID] {
-			continue
-		}
-		seen[s.ID] = true
-		out = append(out, s)
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].At.Equal(out[j].At) {
-			return out[i].At.Before(out[j].At)
-		}
-		return out[i].ID < out[j].ID
-	})
-	return out
-}
-
 func stepTime(s *workflow.Step, name string) (time.Time, bool) {
 	var raw string
 	if !s.Get(name, &raw) {
@@ -186,7 +164,7 @@ func fold(c *workflow.Case, steps []workflow.Step) workflow.State {
 	}
 	v.Target = f.target
 
-	pending := ordered(steps)
+	pending := workflow.Ordered(steps)
 	why := make([]string, len(pending))
 	for {
 		applied := false
