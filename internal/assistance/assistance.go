@@ -170,6 +170,8 @@ var Kind = &workflow.Kind{
 	Act:       act,
 	Allowed:   allowed,
 	Fold:      fold,
+	// 1: a partner that answered "no offer" says so in its status.
+	FoldVersion: 1,
 }
 
 // Input is what opening a request takes (besides to, communities, tlp).
