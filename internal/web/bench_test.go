@@ -4,16 +4,17 @@ package web_test
 // many cases and objects. The figure: every page in < 100 ms with
 // 100,000 objects and 10,000 workflows.
 //
-//	go test -run '^$' -bench . -benchtime 20x ./internal/web/                 # smoke: 300 cases, 3,000 objects
+//	go test -run '^$' -bench Pages -benchtime 20x ./internal/web/                 # smoke: 300 cases, 3,000 objects
 //	ENTRAIDE_BENCH_CASES=10000 ENTRAIDE_BENCH_OBJECTS=100000 \
-//	  go test -run '^$' -bench Overview -benchtime 50x -count 3 -timeout 60m ./internal/web/
+//	  go test -run '^$' -bench Pages -benchtime 50x -count 3 -timeout 60m ./internal/web/
+//	go test -run '^$' -bench 'Pages/Overview' ./internal/web/                # one page
 //
 // ENTRAIDE_BENCH_CASES is the number of workflows FR holds (half alerts it
 // sent, a quarter alerts it received, a quarter incidents it opened);
 // ENTRAIDE_BENCH_OBJECTS the number of indicators in its default
-// collection. Each benchmark builds its own node (build once, run one
-// benchmark, for the big figures). The page is served by the console's
-// handler in process: server time, no TLS, no network.
+// collection. The node is seeded once per run of BenchmarkPages. Pages
+// are served by the console's handler in process: server time, no TLS,
+// no network.
 
 import (
 	"context"
@@ -173,10 +174,33 @@ func parallel(b *testing.B, n int, f func(i int) error) {
 	}
 }
 
-// page benchmarks one GET as the admin, checking the answer.
-func benchPage(b *testing.B, path func(*benchNode) string) {
+// BenchmarkPages: each console page's server time, one sub-benchmark a
+// page, on one seeded node (seeding 10,000 workflows takes minutes: it is
+// done once per run, not once per page).
+func BenchmarkPages(b *testing.B) {
 	bn := seed(b)
-	p := path(bn)
+	for _, pg := range []struct{ name, path string }{
+		{"Overview", "/console/"},
+		{"Alerts", "/console/alerts?box=inbox"},
+		{"AlertsSent", "/console/alerts?box=sent&limit=200"},
+		{"AlertDetail", "/console/alerts/" + bn.alert},
+		{"Incidents", "/console/incidents"},
+		{"IncidentDetail", "/console/incidents/" + bn.inc},
+		{"Contacts", "/console/contacts"},
+		{"Intel", "/console/intel?type=indicator"},
+		// A text that matches nothing, the worst case (the search reads
+		// its whole budget of pages).
+		{"IntelSearch", "/console/intel?q=no-such-text-anywhere"},
+		{"Peers", "/console/peers"},
+		{"Sharing", "/console/sharing"},
+		{"Audit", "/console/audit"},
+	} {
+		b.Run(pg.name, func(b *testing.B) { benchPage(b, bn, pg.path) })
+	}
+}
+
+// benchPage benchmarks one GET as the admin, checking the answer.
+func benchPage(b *testing.B, bn *benchNode, p string) {
 	var size int
 	for b.Loop() {
 		rec := httptest.NewRecorder()
@@ -190,37 +214,3 @@ func benchPage(b *testing.B, path func(*benchNode) string) {
 	}
 	b.ReportMetric(float64(size), "bytes/page")
 }
-
-func BenchmarkOverview(b *testing.B) { benchPage(b, func(*benchNode) string { return "/console/" }) }
-func BenchmarkAlerts(b *testing.B) {
-	benchPage(b, func(*benchNode) string { return "/console/alerts?box=inbox" })
-}
-func BenchmarkAlertsSent(b *testing.B) {
-	benchPage(b, func(*benchNode) string { return "/console/alerts?box=sent&limit=200" })
-}
-func BenchmarkAlertDetail(b *testing.B) {
-	benchPage(b, func(bn *benchNode) string { return "/console/alerts/" + bn.alert })
-}
-func BenchmarkIncidents(b *testing.B) {
-	benchPage(b, func(*benchNode) string { return "/console/incidents" })
-}
-func BenchmarkIncidentDetail(b *testing.B) {
-	benchPage(b, func(bn *benchNode) string { return "/console/incidents/" + bn.inc })
-}
-func BenchmarkContacts(b *testing.B) {
-	benchPage(b, func(*benchNode) string { return "/console/contacts" })
-}
-func BenchmarkIntel(b *testing.B) {
-	benchPage(b, func(*benchNode) string { return "/console/intel?type=indicator" })
-}
-
-// BenchmarkIntelSearch: a text that matches nothing, the worst case (the
-// search reads its whole budget of pages).
-func BenchmarkIntelSearch(b *testing.B) {
-	benchPage(b, func(*benchNode) string { return "/console/intel?q=no-such-text-anywhere" })
-}
-func BenchmarkPeers(b *testing.B) { benchPage(b, func(*benchNode) string { return "/console/peers" }) }
-func BenchmarkSharing(b *testing.B) {
-	benchPage(b, func(*benchNode) string { return "/console/sharing" })
-}
-func BenchmarkAudit(b *testing.B) { benchPage(b, func(*benchNode) string { return "/console/audit" }) }
