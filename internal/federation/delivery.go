@@ -223,7 +223,7 @@ func (f *Federation) push(ctx context.Context, p peer.Peer, rows []store.OutboxR
 			// The peer cannot admit it yet (what admits it is on its way
 			// from another node): try again later, not settled.
 			if err := f.st.MarkFailed(ctx, r.Seq, now, deferredPrefix+p.Name+": "+strings.TrimPrefix(msg, retryLaterPrefix),
-				now.Add(f.backoff(r.Attempts+1))); err != nil {
+				now.Add(f.backoffUpTo(r.Attempts+1, f.cfg.DeferredBackoffMax))); err != nil {
 				return 0, err
 			}
 			deferred++
@@ -258,12 +258,16 @@ func (f *Federation) push(ctx context.Context, p peer.Peer, rows []store.OutboxR
 // backoff is the delay before attempt n (1, 2, …): exponential from
 // BackoffMin, capped at BackoffMax, with jitter in [d/2, d] so that the
 // workers of many nodes do not retry in step.
-func (f *Federation) backoff(n int) time.Duration {
+func (f *Federation) backoff(n int) time.Duration { return f.backoffUpTo(n, f.cfg.BackoffMax) }
+
+// backoffUpTo is the delay before attempt n+1: BackoffMin doubled per
+// attempt up to most, with jitter (between half of it and all of it).
+func (f *Federation) backoffUpTo(n int, most time.Duration) time.Duration {
 	d := f.cfg.BackoffMin
-	for i := 1; i < n && d < f.cfg.BackoffMax; i++ {
+	for i := 1; i < n && d < most; i++ {
 		d *= 2
 	}
-	d = min(d, f.cfg.BackoffMax)
+	d = min(d, most)
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 

@@ -46,9 +46,15 @@ type Config struct {
 	Timeout      time.Duration // one push (30 s)
 	// DeferredAttempts bounds the attempts at an object a peer refuses for
 	// now (ErrRetryLater: a workflow step from a party whose invitation has
-	// not reached the peer yet); the row then fails for good. 40 by default:
-	// about two hours at the default backoff.
+	// not reached the peer yet); the row then fails for good. 40 by default.
 	DeferredAttempts int
+	// DeferredBackoffMax is the longest delay between two attempts at such
+	// an object (4 h; never less than BackoffMax): the invitation it waits
+	// for may be held by a node that is down for the night. With the
+	// defaults, the 40 attempts span two to four days (the delays double
+	// from BackoffMin, with jitter), while a stranger's step costs the peer
+	// only 40 audited refusals.
+	DeferredBackoffMax time.Duration
 	// CosignInterval is how often the node checkpoints its audit log and
 	// has its peers cosign it, and announces its key rotations (also once
 	// at start); DefaultCosignInterval if zero, never if negative.
@@ -80,6 +86,10 @@ func (c Config) withDefaults() Config {
 	if c.DeferredAttempts <= 0 {
 		c.DeferredAttempts = 40
 	}
+	if c.DeferredBackoffMax <= 0 {
+		c.DeferredBackoffMax = 4 * time.Hour
+	}
+	c.DeferredBackoffMax = max(c.DeferredBackoffMax, c.BackoffMax)
 	if c.CosignInterval == 0 {
 		c.CosignInterval = DefaultCosignInterval
 	}

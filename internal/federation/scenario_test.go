@@ -15,7 +15,8 @@ import (
 )
 
 func fast() federation.Config {
-	return federation.Config{PollInterval: 20 * time.Millisecond, BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond}
+	return federation.Config{PollInterval: 20 * time.Millisecond, BackoffMin: 50 * time.Millisecond, BackoffMax: 200 * time.Millisecond,
+		DeferredBackoffMax: 200 * time.Millisecond}
 }
 
 func share(t *testing.T, fed *fedtest.Federation, from string, tlp stix.TLP, communities, nodes []string, objs ...[]byte) *federation.ShareResult {
