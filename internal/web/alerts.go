@@ -373,33 +373,15 @@ func (s *Server) alertSend(w http.ResponseWriter, r *http.Request, q *req) error
 		Severity: pf.Get("severity"), National: strings.TrimSpace(pf.Get("national_severity")), Sectors: pf.Get("sectors"),
 		Countries: pf.Get("countries"), Refs: pf.Get("refs"), AckBy: strings.TrimSpace(pf.Get("ack_by")), TLP: pf.Get("tlp"),
 		Exercise: strings.TrimSpace(pf.Get("exercise")), To: pf["to"], Communities: pf["communities"]}
-	in := map[string]any{"title": f.Title, "tlp": f.TLP}
-	set := func(k, v string) {
-		if v != "" {
-			in[k] = v
-		}
-	}
-	set("description", f.Description)
-	set("severity", f.Severity)
-	set("national_severity", f.National)
-	set("ack_by", f.AckBy)
-	set("exercise", f.Exercise)
-	for k, v := range map[string][]string{"sectors": words(f.Sectors), "countries": words(strings.ToUpper(f.Countries)),
-		"refs": words(f.Refs), "to": f.To, "communities": f.Communities} {
-		if len(v) > 0 {
-			in[k] = v
-		}
-	}
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	res, err := s.wf.Open(r.Context(), "alert", q.u.Name, body)
-	if err != nil {
-		if errors.Is(err, workflow.ErrInput) || errors.Is(err, workflow.ErrNotParty) {
-			pe := classify(err)
-			return s.showSendForm(w, r, q, pe.status, f, pe.detail)
-		}
+	in := inputOf(map[string]any{"title": f.Title, "tlp": f.TLP},
+		map[string]string{"description": f.Description, "severity": f.Severity, "national_severity": f.National,
+			"ack_by": f.AckBy, "exercise": f.Exercise},
+		map[string][]string{"sectors": words(f.Sectors), "countries": words(strings.ToUpper(f.Countries)),
+			"refs": words(f.Refs), "to": f.To, "communities": f.Communities})
+	res, err := s.openCase(r, q, "alert", in, func(status int, detail string) error {
+		return s.showSendForm(w, r, q, status, f, detail)
+	})
+	if res == nil {
 		return err
 	}
 	s.log.Info("console: alert sent", "user", q.u.Name, "id", res.ID, "queued", res.Queued, "refused", len(res.Refused))

@@ -128,26 +128,15 @@ func (s *Server) pingSend(w http.ResponseWriter, r *http.Request, q *req) error 
 	if err != nil {
 		return err
 	}
-	in := map[string]any{"to": []string{f.To}, "tlp": "green", "role": f.Role, "challenge": ch}
-	if f.To == "" {
-		delete(in, "to")
+	in := inputOf(map[string]any{"tlp": "green", "role": f.Role, "challenge": ch},
+		map[string]string{"message": f.Message, "answer_by": f.AnswerBy}, nil)
+	if f.To != "" {
+		in["to"] = []string{f.To}
 	}
-	if f.Message != "" {
-		in["message"] = f.Message
-	}
-	if f.AnswerBy != "" {
-		in["answer_by"] = f.AnswerBy
-	}
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	res, err := s.wf.Open(r.Context(), "ping", q.u.Name, body)
-	if err != nil {
-		if errors.Is(err, workflow.ErrInput) || errors.Is(err, workflow.ErrNotParty) {
-			pe := classify(err)
-			return s.renderContacts(w, r, q, pe.status, f, pe.detail, "")
-		}
+	res, err := s.openCase(r, q, "ping", in, func(status int, detail string) error {
+		return s.renderContacts(w, r, q, status, f, detail, "")
+	})
+	if res == nil {
 		return err
 	}
 	s.log.Info("console: ping sent", "user", q.u.Name, "id", res.ID, "to", f.To, "role", f.Role)

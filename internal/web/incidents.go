@@ -2,7 +2,6 @@ package web
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -268,29 +267,15 @@ func (s *Server) incidentOpen(w http.ResponseWriter, r *http.Request, q *req) er
 		RSIT: strings.TrimSpace(pf.Get("rsit")), Impact: strings.TrimSpace(pf.Get("impact")), Sectors: pf.Get("sectors"),
 		Countries: pf.Get("countries"), Detected: strings.TrimSpace(pf.Get("detected")), TLP: pf.Get("tlp"),
 		Exercise: strings.TrimSpace(pf.Get("exercise")), NIS2: pf.Get("nis2") == "1", To: pf["to"], Communities: pf["communities"]}
-	in := map[string]any{"title": f.Title, "tlp": f.TLP, "nis2": f.NIS2}
-	for k, v := range map[string]string{"description": f.Description, "severity": f.Severity, "national_severity": f.National,
-		"status": f.Status, "rsit": f.RSIT, "impact": f.Impact, "detected": f.Detected, "exercise": f.Exercise} {
-		if v != "" {
-			in[k] = v
-		}
-	}
-	for k, v := range map[string][]string{"sectors": words(f.Sectors), "countries": words(strings.ToUpper(f.Countries)),
-		"to": f.To, "communities": f.Communities} {
-		if len(v) > 0 {
-			in[k] = v
-		}
-	}
-	body, err := json.Marshal(in)
-	if err != nil {
-		return err
-	}
-	res, err := s.wf.Open(r.Context(), "incident", q.u.Name, body)
-	if err != nil {
-		if errors.Is(err, workflow.ErrInput) || errors.Is(err, workflow.ErrNotParty) {
-			pe := classify(err)
-			return s.showIncidentForm(w, r, q, pe.status, f, pe.detail)
-		}
+	in := inputOf(map[string]any{"title": f.Title, "tlp": f.TLP, "nis2": f.NIS2},
+		map[string]string{"description": f.Description, "severity": f.Severity, "national_severity": f.National,
+			"status": f.Status, "rsit": f.RSIT, "impact": f.Impact, "detected": f.Detected, "exercise": f.Exercise},
+		map[string][]string{"sectors": words(f.Sectors), "countries": words(strings.ToUpper(f.Countries)),
+			"to": f.To, "communities": f.Communities})
+	res, err := s.openCase(r, q, "incident", in, func(status int, detail string) error {
+		return s.showIncidentForm(w, r, q, status, f, detail)
+	})
+	if res == nil {
 		return err
 	}
 	s.log.Info("console: incident opened", "user", q.u.Name, "id", res.ID, "queued", res.Queued, "refused", len(res.Refused))
