@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,43 @@ import (
 )
 
 // migrateUpTo applies the first n migrations to db, as migrate does.
+// beforeMigration runs f on each engine, SQLite and PostgreSQL, in
+// parallel subtests, with a new database migrated up to the migration
+// whose name starts with prefix, not included: a migration test fills it
+// as an older binary would, then opens it.
+func beforeMigration(t *testing.T, prefix string, f func(t *testing.T, ctx context.Context, db *sql.DB, url string)) {
+	t.Helper()
+	ms, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := slices.IndexFunc(ms, func(m migration) bool { return strings.HasPrefix(m.name, prefix) })
+	if before < 0 {
+		t.Fatalf("no migration %s", prefix)
+	}
+	for _, e := range []struct {
+		name, driver string
+		d            *Dialect
+		url          func(t *testing.T) string
+	}{
+		{"sqlite", "sqlite", &SQLite, func(t *testing.T) string { return filepath.Join(t.TempDir(), "entraide.db") }},
+		{"postgres", "pgx", &Postgres, func(t *testing.T) string { return pgtest.DSN(t) }},
+	} {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			url := e.url(t)
+			db, err := sql.Open(e.driver, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			migrateUpTo(ctx, t, db, e.d, before)
+			f(t, ctx, db, url)
+		})
+	}
+}
+
 func migrateUpTo(ctx context.Context, t *testing.T, db *sql.DB, d *Dialect, n int) {
 	t.Helper()
 	ms, err := migrations()
@@ -80,111 +118,93 @@ func oldOutboxStats(ctx context.Context, db *sql.DB) (map[string]QueueStats, err
 // totals from them): OutboxStats says what the old query over every row
 // says, and keeps saying it as rows are settled afterwards.
 func TestOutboxTotalsMigration(t *testing.T) {
-	for _, e := range []struct {
-		name, driver string
-		d            *Dialect
-		url          func(t *testing.T) string
-	}{
-		{"sqlite", "sqlite", &SQLite, func(t *testing.T) string { return filepath.Join(t.TempDir(), "entraide.db") }},
-		{"postgres", "pgx", &Postgres, func(t *testing.T) string { return pgtest.DSN(t) }},
-	} {
-		t.Run(e.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := t.Context()
-			url := e.url(t)
-			db, err := sql.Open(e.driver, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			migrateUpTo(ctx, t, db, e.d, 7)
-			// Rows of four peers: one with every state, one only pending,
-			// one only delivered, one only failed (one of them delivered
-			// after a final failure, which counts as delivered).
-			start := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC).UnixMicro()
-			rng := rand.New(rand.NewPCG(8, 8))
-			seq := int64(0)
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			insert := func(peer string, created, delivered, failed int64) {
-				seq++
-				if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (seq, peer, object, community, tlp, created, attempts, next_attempt,
+	beforeMigration(t, "0008_", func(t *testing.T, ctx context.Context, db *sql.DB, url string) {
+		// Rows of four peers: one with every state, one only pending,
+		// one only delivered, one only failed (one of them delivered
+		// after a final failure, which counts as delivered).
+		start := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC).UnixMicro()
+		rng := rand.New(rand.NewPCG(8, 8))
+		seq := int64(0)
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		insert := func(peer string, created, delivered, failed int64) {
+			seq++
+			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (seq, peer, object, community, tlp, created, attempts, next_attempt,
 					delivered_at, failed_at, last_error) VALUES ($1, $2, $3, '', 'amber', $4, 1, $4, $5, $6, '')`,
-					seq, peer, seq, created, delivered, failed); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for i := range 300 {
-				created := start + int64(rng.IntN(1_000_000_000))
-				switch i % 4 {
-				case 0:
-					insert("identity--all", created, 0, 0)
-				case 1:
-					insert("identity--all", created, created+int64(rng.IntN(1_000_000)), 0)
-				case 2:
-					insert("identity--all", created, 0, created+5)
-				case 3:
-					insert("identity--all", created, created+7, created+5)
-				}
-				insert("identity--pending", created, 0, 0)
-				insert("identity--delivered", created, created+int64(rng.IntN(1_000_000)), 0)
-				insert("identity--failed", created, 0, created+1)
-			}
-			if err := tx.Commit(); err != nil {
+				seq, peer, seq, created, delivered, failed); err != nil {
 				t.Fatal(err)
 			}
-			want, err := oldOutboxStats(ctx, db)
-			if err != nil {
+		}
+		for i := range 300 {
+			created := start + int64(rng.IntN(1_000_000_000))
+			switch i % 4 {
+			case 0:
+				insert("identity--all", created, 0, 0)
+			case 1:
+				insert("identity--all", created, created+int64(rng.IntN(1_000_000)), 0)
+			case 2:
+				insert("identity--all", created, 0, created+5)
+			case 3:
+				insert("identity--all", created, created+7, created+5)
+			}
+			insert("identity--pending", created, 0, 0)
+			insert("identity--delivered", created, created+int64(rng.IntN(1_000_000)), 0)
+			insert("identity--failed", created, 0, created+1)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		want, err := oldOutboxStats(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) != 4 {
+			t.Fatalf("the old query sees %d peers, want 4", len(want))
+		}
+		s, err := Open(ctx, url, clock.NewFake(time.UnixMicro(start).UTC()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		if v, err := schemaVersion(ctx, db); err != nil || v < 8 {
+			t.Fatalf("schema version %d after Open, %v", v, err)
+		}
+		got, err := s.OutboxStats(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("after migration:\n got %+v\nwant %+v", got, want)
+		}
+		// Settling rows afterwards keeps both in step.
+		var seqs []int64
+		for k := int64(1); k <= seq; k += 3 {
+			seqs = append(seqs, k)
+		}
+		if err := s.MarkDelivered(ctx, seqs, time.UnixMicro(start+2_000_000_000).UTC()); err != nil {
+			t.Fatal(err)
+		}
+		for k := int64(2); k <= seq; k += 7 {
+			if err := s.MarkFailed(ctx, k, time.UnixMicro(start).UTC(), "refused", time.Time{}); err != nil {
 				t.Fatal(err)
 			}
-			if len(want) != 4 {
-				t.Fatalf("the old query sees %d peers, want 4", len(want))
-			}
-			s, err := Open(ctx, url, clock.NewFake(time.UnixMicro(start).UTC()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			if v, err := schemaVersion(ctx, db); err != nil || v < 8 {
-				t.Fatalf("schema version %d after Open, %v", v, err)
-			}
-			got, err := s.OutboxStats(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("after migration:\n got %+v\nwant %+v", got, want)
-			}
-			// Settling rows afterwards keeps both in step.
-			var seqs []int64
-			for k := int64(1); k <= seq; k += 3 {
-				seqs = append(seqs, k)
-			}
-			if err := s.MarkDelivered(ctx, seqs, time.UnixMicro(start+2_000_000_000).UTC()); err != nil {
-				t.Fatal(err)
-			}
-			for k := int64(2); k <= seq; k += 7 {
-				if err := s.MarkFailed(ctx, k, time.UnixMicro(start).UTC(), "refused", time.Time{}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := s.RemovePeer(ctx, "identity--pending"); err == nil {
-				t.Fatal("RemovePeer of a peer that was never pinned succeeded")
-			}
-			want, err = oldOutboxStats(ctx, db)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, err = s.OutboxStats(ctx); err != nil {
-				t.Fatal(err)
-			}
-			if fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("after settling rows:\n got %+v\nwant %+v", got, want)
-			}
-		})
-	}
+		}
+		if err := s.RemovePeer(ctx, "identity--pending"); err == nil {
+			t.Fatal("RemovePeer of a peer that was never pinned succeeded")
+		}
+		want, err = oldOutboxStats(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err = s.OutboxStats(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("after settling rows:\n got %+v\nwant %+v", got, want)
+		}
+	})
 }
 
 func schemaVersion(ctx context.Context, db *sql.DB) (int, error) {

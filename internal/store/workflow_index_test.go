@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,91 +168,65 @@ func TestWorkflowQueryPlans(t *testing.T) {
 // node are found from the index the migration filled (open cases with an
 // open deadline, each node once), and it follows new states afterwards.
 func TestWorkflowWaitingMigration(t *testing.T) {
-	ms, err := migrations()
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := slices.IndexFunc(ms, func(m migration) bool { return strings.HasPrefix(m.name, "0010_") })
-	if before < 0 {
-		t.Fatal("no migration 0010")
-	}
-	for _, e := range []struct {
-		name, driver string
-		d            *Dialect
-		url          func(t *testing.T) string
-	}{
-		{"sqlite", "sqlite", &SQLite, func(t *testing.T) string { return filepath.Join(t.TempDir(), "entraide.db") }},
-		{"postgres", "pgx", &Postgres, func(t *testing.T) string { return pgtest.DSN(t) }},
-	} {
-		t.Run(e.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := t.Context()
-			url := e.url(t)
-			db, err := sql.Open(e.driver, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
-			migrateUpTo(ctx, t, db, e.d, before)
-			start := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
-			h := func(n int) int64 { return start.Add(time.Duration(n) * time.Hour).UnixMicro() }
-			for _, c := range []struct {
-				n       int
-				kind    string
-				open    bool
-				due     int64
-				waiting string
-			}{
-				{1, "alert", true, h(10), `["identity--a","identity--b"]`},
-				{2, "alert", true, h(5), `["identity--a","identity--a"]`},
-				{3, "alert", false, h(1), `["identity--a"]`}, // closed
-				{4, "notice", true, 0, `[]`},                 // no deadline
-				{5, "notice", true, h(7), `["identity--b"]`},
-			} {
-				if _, err := db.ExecContext(ctx, `INSERT INTO workflow_cases (id, kind, origin, title, severity, status, open, next_due,
+	beforeMigration(t, "0010_", func(t *testing.T, ctx context.Context, db *sql.DB, url string) {
+		start := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+		h := func(n int) int64 { return start.Add(time.Duration(n) * time.Hour).UnixMicro() }
+		for _, c := range []struct {
+			n       int
+			kind    string
+			open    bool
+			due     int64
+			waiting string
+		}{
+			{1, "alert", true, h(10), `["identity--a","identity--b"]`},
+			{2, "alert", true, h(5), `["identity--a","identity--a"]`},
+			{3, "alert", false, h(1), `["identity--a"]`}, // closed
+			{4, "notice", true, 0, `[]`},                 // no deadline
+			{5, "notice", true, h(7), `["identity--b"]`},
+		} {
+			if _, err := db.ExecContext(ctx, `INSERT INTO workflow_cases (id, kind, origin, title, severity, status, open, next_due,
 					waiting_on, opened, updated, state, folded_seq) VALUES ($1, $2, 'identity--o', 't', -1, 's', $3, $4, $5, $6, $6, '{}', 1)`,
-					fmt.Sprintf("x-a--00000000-0000-4000-8000-00000000000%d", c.n), c.kind, c.open, c.due, c.waiting, h(c.n)); err != nil {
-					t.Fatal(err)
-				}
+				fmt.Sprintf("x-a--00000000-0000-4000-8000-00000000000%d", c.n), c.kind, c.open, c.due, c.waiting, h(c.n)); err != nil {
+				t.Fatal(err)
 			}
-			st, err := Open(ctx, url, clock.NewFake(start))
+		}
+		st, err := Open(ctx, url, clock.NewFake(start))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ws, _ := Workflows(st)
+		ids := func(q WorkflowQuery) string {
+			t.Helper()
+			cs, err := ws.WorkflowCases(ctx, q)
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer st.Close()
-			ws, _ := Workflows(st)
-			ids := func(q WorkflowQuery) string {
-				t.Helper()
-				cs, err := ws.WorkflowCases(ctx, q)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var out []string
-				for _, c := range cs {
-					out = append(out, c.ID[len(c.ID)-1:])
-				}
-				return strings.Join(out, " ")
+			var out []string
+			for _, c := range cs {
+				out = append(out, c.ID[len(c.ID)-1:])
 			}
-			for q, want := range map[WorkflowQuery]string{
-				{WaitingOn: "identity--a"}:                "2 1",
-				{WaitingOn: "identity--b"}:                "5 1",
-				{WaitingOn: "identity--b", Kind: "alert"}: "1",
-				{WaitingOn: "identity--c"}:                "",
-				{Kind: "alert", NotOrigin: "identity--a"}: "3 2 1",
-				{Kind: "notice", Origin: "identity--o"}:   "5 4",
-			} {
-				if got := ids(q); got != want {
-					t.Errorf("after the migration, %+v: %q, want %q", q, got, want)
-				}
+			return strings.Join(out, " ")
+		}
+		for q, want := range map[WorkflowQuery]string{
+			{WaitingOn: "identity--a"}:                "2 1",
+			{WaitingOn: "identity--b"}:                "5 1",
+			{WaitingOn: "identity--b", Kind: "alert"}: "1",
+			{WaitingOn: "identity--c"}:                "",
+			{Kind: "alert", NotOrigin: "identity--a"}: "3 2 1",
+			{Kind: "notice", Origin: "identity--o"}:   "5 4",
+		} {
+			if got := ids(q); got != want {
+				t.Errorf("after the migration, %+v: %q, want %q", q, got, want)
 			}
-			// A new state of case 1: it waits on b alone now.
-			if err := ws.PutWorkflowCase(ctx, WorkflowCase{ID: "x-a--00000000-0000-4000-8000-000000000001", Kind: "alert", Origin: "identity--o",
-				Open: true, NextDue: time.UnixMicro(h(10)), WaitingOn: []string{"identity--b"}, Opened: time.UnixMicro(h(1)), Updated: time.UnixMicro(h(2))}, 2); err != nil {
-				t.Fatal(err)
-			}
-			if got := ids(WorkflowQuery{WaitingOn: "identity--a"}); got != "2" {
-				t.Errorf("after a new state: %q, want 2", got)
-			}
-		})
-	}
+		}
+		// A new state of case 1: it waits on b alone now.
+		if err := ws.PutWorkflowCase(ctx, WorkflowCase{ID: "x-a--00000000-0000-4000-8000-000000000001", Kind: "alert", Origin: "identity--o",
+			Open: true, NextDue: time.UnixMicro(h(10)), WaitingOn: []string{"identity--b"}, Opened: time.UnixMicro(h(1)), Updated: time.UnixMicro(h(2))}, 2); err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(WorkflowQuery{WaitingOn: "identity--a"}); got != "2" {
+			t.Errorf("after a new state: %q, want 2", got)
+		}
+	})
 }
