@@ -272,20 +272,7 @@ func (s *sqlStore) UnappliedWorkflowCases(ctx context.Context, limit int) ([]str
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT case_id FROM workflow_items WHERE applied = FALSE ORDER BY case_id LIMIT $1`, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return s.ids(ctx, `SELECT DISTINCT case_id FROM workflow_items WHERE applied = FALSE ORDER BY case_id LIMIT $1`, limit)
 }
 
 var workflowCaseColumns = "id, kind, origin, title, severity, status, open, next_due, waiting_on, opened, updated, state, fold_version"
@@ -294,8 +281,13 @@ func (s *sqlStore) StaleWorkflowCases(ctx context.Context, kind string, version 
 	if limit <= 0 {
 		limit = DefaultLimit
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id FROM workflow_cases WHERE kind = $1 AND fold_version < $2 AND id > $3
+	return s.ids(ctx, `SELECT id FROM workflow_cases WHERE kind = $1 AND fold_version < $2 AND id > $3
 		ORDER BY id LIMIT $4`, kind, version, after, limit)
+}
+
+// ids runs a query of one text column and returns its values.
+func (s *sqlStore) ids(ctx context.Context, q string, args ...any) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
